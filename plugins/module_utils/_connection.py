@@ -1,0 +1,297 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the ipsec.libreswan collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# This file is private to the ipsec.libreswan collection; its API may change
+# without notice.
+"""Bring one connection to a requested state: gather, plan, apply, verify.
+
+The plan is computed completely from the state gathered before anything runs,
+so check mode reports exactly the commands a real run executes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.ipsec.libreswan.plugins.module_utils._compare import (
+    comparable_settings,
+    compare_definition,
+    expected_children,
+)
+from ansible_collections.ipsec.libreswan.plugins.module_utils._conf import parse_config
+from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import LibreswanError
+from ansible_collections.ipsec.libreswan.plugins.module_utils._fingerprint import settings_differences
+from ansible_collections.ipsec.libreswan.plugins.module_utils._livestate import connection_entries, is_routed, summarise
+from ansible_collections.ipsec.libreswan.plugins.module_utils._runner import output_lines
+
+__all__ = ["STATES", "ConnectionRequest", "Step", "ensure_connection", "load_conn"]
+
+STATES = ("present", "up", "down", "routed", "ondemand", "absent")
+
+# Words in pluto's messages that explain why a negotiation failed.
+_REASON_RE = re.compile(
+    r"reject|fail|error|unacceptable|NO_PROPOSAL|AUTHENTICATION|INVALID|No response|no acceptable|"
+    r"cannot|timeout|timed out|not |unable|refus|errno",
+    re.IGNORECASE,
+)
+
+
+class ConnectionRequest(object):
+    """The module parameters that decide what happens to one connection."""
+
+    def __init__(self, name, state="present", force=False, wait=True, timeout=60, unroute=False):
+        self.name = name
+        self.state = "routed" if state == "ondemand" else state
+        self.requested_state = state
+        self.force = force
+        self.wait = wait
+        self.timeout = timeout
+        self.unroute = unroute
+
+
+class Step(object):
+    """One command of a plan; ``verify`` names the check that follows it."""
+
+    def __init__(self, action, target, argv, reason):
+        self.action = action
+        self.target = target
+        self.argv = argv
+        self.reason = reason
+
+    def to_dict(self):
+        return {"action": self.action, "connection": self.target, "cmd": self.argv, "reason": self.reason}
+
+
+def load_conn(client, name):
+    """Parse the configuration and return (config, conn) or raise a LibreswanError."""
+    config = parse_config(client.config, version=client.version or "4")
+    config.raise_for_errors()
+    conn = config.conns.get(name)
+    if conn is None:
+        close = config.close_names(name)
+        raise LibreswanError(
+            "Connection %r is not defined in %s or the files it includes" % (name, client.config),
+            hint=("Did you mean: %s?" % ", ".join(close)) if close else
+            "Add a 'conn %s' section, or set config to the file that defines it" % name,
+            config_files=list(config.files),
+        )
+    return config, conn
+
+
+def _definition_differences(request, conn, status, records):
+    live = connection_entries(status, request.name)
+    differences = compare_definition(request.name, conn, live)
+    if records is not None:
+        serials = dict((child, entry.get("conn_serial")) for child, entry in live.items())
+        recorded = records.lookup(request.name, serials)
+        if recorded is not None:
+            differences.extend(settings_differences(request.name, recorded, comparable_settings(conn)))
+    return differences
+
+
+def plan(client, request, before, conn, differences):
+    """Return the list of Steps that takes the connection from ``before`` to the requested state."""
+    name = request.name
+    steps = []
+    children = sorted(before["children"])
+
+    if request.state == "absent":
+        for child in children:
+            steps.append(Step("delete", child, client.argv_delete(child), "loaded; deleting also removes its routes and SAs"))
+        return steps
+
+    replaced = False
+    if not before["loaded"]:
+        steps.append(Step("add", name, client.argv_add(name), "not loaded"))
+        replaced = True
+    elif request.force or differences:
+        reason = "force is set" if request.force and not differences else "loaded definition differs from the config"
+        for child in children:
+            steps.append(Step("delete", child, client.argv_delete(child), reason + "; live SAs are dropped"))
+        steps.append(Step("add", name, client.argv_add(name), reason))
+        replaced = True
+
+    wanted = expected_children(name, conn) if replaced else children
+    if replaced:
+        fresh = dict((child, {"routing": "unrouted", "child_established": False, "own_sas": []}) for child in wanted)
+    else:
+        fresh = before["children"]
+
+    restore_route = replaced and before["routed"]
+    restore_up = replaced and before["up"]
+
+    if request.state in ("present", "routed", "down"):
+        route = request.state == "routed" or (restore_route and not (request.state == "down" and request.unroute))
+        if route:
+            for child in wanted:
+                if not is_routed(fresh[child]["routing"], fresh[child].get("routing_raw")):
+                    steps.append(Step("route", child, client.argv_route(child),
+                                      "restoring the route it had before the replace" if request.state != "routed" else "not routed"))
+        if restore_up and request.state != "down":
+            for child in wanted:
+                steps.append(Step("initiate", child, client.argv_initiate(child, request.wait),
+                                  "restoring the tunnel it had before the replace"))
+
+    if request.state == "up":
+        for child in wanted:
+            if not fresh[child]["child_established"]:
+                steps.append(Step("initiate", child, client.argv_initiate(child, request.wait), "not established"))
+
+    if request.state == "down":
+        for child in wanted:
+            if fresh[child]["own_sas"]:
+                steps.append(Step("terminate", child, client.argv_terminate(child), "has SAs"))
+        if request.unroute:
+            for child in wanted:
+                if is_routed(fresh[child]["routing"], fresh[child].get("routing_raw")):
+                    steps.append(Step("unroute", child, client.argv_unroute(child), "unroute is set"))
+    return steps
+
+
+def _reason(lines):
+    reasons = [line for line in lines if _REASON_RE.search(line)]
+    return reasons[-3:] if reasons else lines[-3:]
+
+
+def _run_step(client, step, request):
+    timeout = request.timeout if step.action == "initiate" and request.wait else None
+    rc, out, err = client.run(step.argv, timeout=timeout)
+    lines = output_lines(out, err)
+    if rc == 124 and timeout:
+        raise LibreswanError(
+            "Timed out after %ss waiting for connection %r to come up" % (timeout, step.target),
+            hint="Check that the peer is reachable and configured, or raise timeout",
+            cmd=step.argv, rc=rc, pluto_output=lines,
+        )
+    # Exit codes of whack are not reliable (an --initiate whose Child SA is rejected
+    # exits 0), so only add and route failures are decided here; pluto's state decides
+    # the rest once every step has run.
+    if rc != 0 and step.action in ("add", "route", "unroute", "delete"):
+        raise LibreswanError(
+            "'%s' of connection %r failed (rc=%s): %s" % (step.action, step.target, rc, "; ".join(_reason(lines)) or "no output"),
+            hint="See pluto_output; the status before this command is in 'before'",
+            cmd=step.argv, rc=rc, pluto_output=lines,
+        )
+    return lines
+
+
+def _verify(request, after, outputs):
+    name = request.name
+    failures = []
+    if request.state == "absent":
+        if after["loaded"]:
+            failures.append("connection %r is still loaded" % name)
+    elif not after["loaded"]:
+        failures.append("connection %r is not loaded after adding it" % name)
+    else:
+        if not after["oriented"]:
+            failures.append("pluto cannot tell which end of %r is this host (unoriented): neither left= nor right= is "
+                            "an address of this host" % name)
+        if request.state == "routed" and not after["routed"]:
+            failures.append("connection %r is not routed" % name)
+        if request.state == "up" and request.wait:
+            down = sorted(child for child, info in after["children"].items() if not info["child_established"])
+            for child in down:
+                info = after["children"][child]
+                failures.append("%r has no established Child SA%s" % (
+                    child, " (its IKE SA is established, so the Child SA was rejected)" if info["ike_established"] else ""))
+        if request.state == "down":
+            up = sorted(child for child, info in after["children"].items() if info["child_sas"])
+            if up:
+                failures.append("%s still %s Child SAs" % (", ".join(up), "has" if len(up) == 1 else "have"))
+            if request.unroute and after["routed"]:
+                failures.append("connection %r is still routed" % name)
+    if failures:
+        lines = [line for step_lines in outputs for line in step_lines]
+        reasons = _reason(lines)
+        raise LibreswanError(
+            "Connection %r did not reach state %s: %s%s" % (
+                name, request.requested_state, "; ".join(failures),
+                (". pluto said: " + " | ".join(reasons)) if reasons else ""),
+            hint="The connection's state is in 'after' and pluto's messages in 'pluto_output'",
+            pluto_output=lines, after=after,
+        )
+
+
+def ensure_connection(client, request, check_mode=False, records=None):
+    """Gather, plan and (unless ``check_mode``) apply; return the result dict for the module."""
+    status = client.status()
+    before = summarise(status, request.name)
+
+    conn = None
+    differences = []
+    if request.state != "absent":
+        unused_config, conn = load_conn(client, request.name)
+        if before["loaded"]:
+            differences = _definition_differences(request, conn, status, records)
+
+    steps = plan(client, request, before, conn, differences)
+    result = {
+        "changed": bool(steps),
+        "commands": [step.argv for step in steps],
+        "plan": [step.to_dict() for step in steps],
+        "before": before,
+        "differences": differences,
+        "version": client.version,
+        "warnings": list(status.get("warnings", [])),
+    }
+    if request.state == "down" and not request.unroute and before["routed"]:
+        result["warnings"].append(
+            "Connection %r stays routed: traffic that matches it, or the peer, can bring it up again. "
+            "Set unroute: true to remove the route as well." % request.name)
+
+    if check_mode or not steps:
+        result["after"] = _predict_after(before, request) if steps else before
+        if not check_mode and records is not None and conn is not None and before["loaded"]:
+            # Adopt a connection loaded by something else once its status matched the
+            # config, so later runs also notice changes the status does not show.
+            serials = _serials(status, request.name)
+            if records.lookup(request.name, serials) is None:
+                records.remember(request.name, comparable_settings(conn), serials)
+                records.save()
+        return result
+
+    outputs = []
+    for step in steps:
+        outputs.append(_run_step(client, step, request))
+        if step.action == "add" and records is not None:
+            records.forget(request.name)
+
+    status = client.status()
+    after = summarise(status, request.name)
+    result["after"] = after
+    result["output"] = outputs
+    if records is not None:
+        if request.state == "absent":
+            records.forget(request.name)
+        elif any(step.action == "add" for step in steps) or records.lookup(request.name, _serials(status, request.name)) is None:
+            records.remember(request.name, comparable_settings(conn), _serials(status, request.name))
+        records.save()
+    _verify(request, after, outputs)
+    return result
+
+
+def _serials(status, name):
+    return dict((child, entry.get("conn_serial")) for child, entry in connection_entries(status, name).items())
+
+
+def _predict_after(before, request):
+    """Return the summary a successful run would produce, for check and diff mode."""
+    after = dict(before)
+    if request.state == "absent":
+        after.update(loaded=False, children={}, routed=False, up=False, has_sas=False)
+        return after
+    after["loaded"] = True
+    if request.state == "routed":
+        after["routed"] = True
+    if request.state == "up":
+        after.update(routed=True, up=True, ike_established=True, has_sas=True)
+    if request.state == "down":
+        after.update(up=False, has_sas=False)
+        if request.unroute:
+            after["routed"] = False
+    after["children"] = {}
+    return after
