@@ -255,11 +255,23 @@ def ensure_connection(client, request, check_mode=False, records=None):
         return result
 
     outputs = []
-    for step in steps:
-        outputs.append(_run_step(client, step, request))
-        if step.action == "add" and records is not None:
-            records.forget(request.name)
+    try:
+        for step in steps:
+            outputs.append(_run_step(client, step, request))
+            if step.action == "add" and records is not None:
+                records.forget(request.name)
+        _finish(client, request, conn, steps, outputs, records, result)
+    except LibreswanError as error:
+        # Commands already ran, so the failed task still reports what changed.
+        error.details.setdefault("changed", True)
+        error.details.setdefault("commands", [entry["cmd"] for entry in client.history])
+        error.details.setdefault("before", before)
+        raise
+    return result
 
+
+def _finish(client, request, conn, steps, outputs, records, result):
+    """Read pluto's state after the commands, update the definition records and verify."""
     status = client.status()
     after = summarise(status, request.name)
     result["after"] = after
@@ -271,7 +283,6 @@ def ensure_connection(client, request, check_mode=False, records=None):
             records.remember(request.name, comparable_settings(conn), _serials(status, request.name))
         records.save()
     _verify(request, after, outputs)
-    return result
 
 
 def _serials(status, name):

@@ -280,6 +280,10 @@ class Keywords(object):
             return keyword.group
         return None
 
+    def obsolete_hint(self, name):
+        """Return advice for an obsolete keyword, or None."""
+        return _EXTRA_HINTS.get(name)
+
     def members(self, setting):
         """Return the names of every keyword that sets ``setting`` (the name itself first)."""
         names = [setting]

@@ -175,3 +175,38 @@ class LibreswanClient(object):
         rc, out, err = self.run(self.argv_version(), record=False)
         self.version = parse_version(out) or parse_version(err)
         return self.version
+
+    # Listings and pluto-wide operations (ipsec_info, ipsec_pluto). ``utc`` adds whack's
+    # --utc, which makes pluto print key and fetch-request dates in UTC.
+    def _list_argv(self, option, utc):
+        return self.whack_argv("--utc", option) if utc else self.whack_argv(option)
+
+    def argv_listcerts(self, utc=False):
+        return self._list_argv("--listcerts", utc)
+
+    def argv_listcacerts(self, utc=False):
+        return self._list_argv("--listcacerts", utc)
+
+    def argv_listpubkeys(self, utc=False):
+        return self._list_argv("--listpubkeys", utc)
+
+    def argv_listcrls(self, utc=False):
+        return self._list_argv("--listcrls", utc)
+
+    def argv_checkpubkeys(self, utc=False):
+        return self._list_argv("--checkpubkeys", utc)
+
+    def argv_rereadsecrets(self):
+        return self.whack_argv("--rereadsecrets")
+
+    def argv_rereadall(self):
+        return self.whack_argv("--rereadall")
+
+    def argv_rereadcerts(self):
+        return self.whack_argv("--rereadcerts")
+
+    def argv_fetchcrls(self):
+        return self.whack_argv("--fetchcrls")
+
+    def argv_purgeocsp(self):
+        return self.whack_argv("--purgeocsp")

@@ -6,9 +6,9 @@
 # without notice.
 """Parser for ``ipsec whack --status`` (``ipsec status``) output of Libreswan 3.x to 5.x.
 
-Pure text in, plain JSON-serialisable dicts out. One pass over the lines with
-precompiled patterns; nothing raises on odd input. A line that is not understood is
-quoted in ``warnings`` and parsing goes on.
+Pure text in, plain JSON-serialisable dicts out, in one pass over the lines with
+precompiled patterns. A line that is not understood is quoted in ``warnings`` and
+parsing goes on, so odd input gives warnings rather than exceptions.
 
 The same function also reads the outputs of ``--showstates``, ``--briefstatus``,
 ``--shuntstatus``, ``--connectionstatus`` and ``--trafficstatus``, which print subsets
@@ -36,7 +36,7 @@ __all__ = ["parse_status", "normalise_routing", "ROUTING_STATES"]
 ROUTING_STATES = ("unrouted", "routed", "negotiating", "established", "failed", "unoriented", "other")
 
 # Routing words as pluto prints them (lower-cased here), mapped to ROUTING_STATES.
-# The second value says whether a kernel policy (trap or tunnel) is installed.
+# The second value is True when a kernel policy (trap or tunnel) is installed.
 #
 #   3.x/4.x word (routing_story)   5.x word (routing_names)         state        policy
 #   unrouted                       unrouted                         unrouted     no
@@ -97,8 +97,9 @@ def _routing_has_policy(raw_word):
 
 # '"name"[N]' at the start of a line, then ':' for connection lines.
 _CONN_PREFIX_RE = re.compile(r'^"([^"]*)"((?:\[\d+\])*)')
-# Progress line: '"name"[N] 192.0.2.9 #3: text' (pluto's log output of --up and friends).
-_CONN_MESSAGE_RE = re.compile(r'^"([^"]*)"((?:\[\d+\])*)(.*?) #(\d+): (.*)$')
+# Progress line: '"name"[N] 198.51.100.9 #3: text' (pluto's log output of --up and friends);
+# without "#N" for messages about the connection rather than one SA.
+_CONN_MESSAGE_RE = re.compile(r'^"([^"]*)"((?:\[\d+\])*)(.*?)(?: #(\d+))?: (.*)$')
 # 3.x: 'added connection description "name"'.
 _ADDED_RE = re.compile(r'^added connection description "([^"]*)"$')
 
@@ -171,32 +172,12 @@ def _split_outside_brackets(text, separator, last=False):
     Returns ``(before, after)``, or ``(text, None)`` when there is no such separator.
     X.509 IDs in brackets may contain any character, so they are skipped.
     """
-    if "[" not in text:
-        found = text.rfind(separator) if last else text.find(separator)
-        if found < 0:
-            return text, None
-        return text[:found], text[found + len(separator):]
-    depth = 0
-    found = -1
-    size = len(separator)
-    index = 0
-    end = len(text)
-    while index < end:
-        char = text[index]
-        if char == "[":
-            depth += 1
-        elif char == "]":
-            depth = max(0, depth - 1)
-        elif depth == 0 and text.startswith(separator, index):
-            found = index
-            if not last:
-                break
-            index += size
-            continue
-        index += 1
-    if found < 0:
-        return text, None
-    return text[:found], text[found + size:]
+    index = text.rfind(separator) if last else text.find(separator)
+    while index >= 0:
+        if text.count("[", 0, index) == text.count("]", 0, index):
+            return text[:index], text[index + len(separator):]
+        index = text.rfind(separator, 0, index) if last else text.find(separator, index + 1)
+    return text, None
 
 
 def _parse_client(text):
@@ -227,7 +208,7 @@ def _parse_host(text, end):
             text = text[:id_start]
     else:
         match = _PROTOPORT_TAIL_RE.search(text)
-        if match is not None and "/" in match.group(1):
+        if match is not None:
             end["protoport"] = match.group(1)
             text = text[:match.start()]
 
@@ -265,6 +246,8 @@ def _starts_wrapped(text):
 
 def _parse_topology(topology, conn):
     """Fill ``conn['local']`` and ``conn['remote']`` from ``LEFT...RIGHT``."""
+    # NOTE: pluto prints the local end first once a connection is oriented. For an
+    # unoriented one (oriented False) "local" and "remote" are only the printed order.
     left, right = _split_outside_brackets(topology, "...")
     if right is None:
         return False
@@ -436,7 +419,7 @@ def _item_aliases(conn, key, value, result):
 
 
 def _item_host(conn, key, value, result):
-    # 5.x: '"c":   host: oriented; local: 192.0.2.1; remote: 192.0.2.2;'
+    # 5.x: '"c":   host: oriented; local: 198.51.100.1; remote: 198.51.100.2;'
     if value in ("oriented", "unoriented"):
         conn["oriented"] = value == "oriented"
     else:
@@ -453,8 +436,8 @@ def _item_host_address(conn, key, value, result):
 
 
 def _item_routing(conn, key, value, result):
-    # 5.x "routing:" line. Under a header that says "unoriented" it shows "unrouted";
-    # the header's word is kept because it says more.
+    # 5.x "routing:" line. Under an "unoriented" header it shows "unrouted", so the
+    # header's more specific word is kept.
     if conn["routing_raw"] == "unoriented":
         conn["fields"].setdefault(key, value)
         return
@@ -477,7 +460,7 @@ _ITEM_HANDLERS = {
 def _compile_items(body):
     """Return ``(understood, fields, values, operations)`` for one connection detail body.
 
-    ``fields`` holds the pairs stored as they are, ``values`` the ``(path, value)`` of
+    ``fields`` contains the pairs stored as they are, ``values`` the ``(path, value)`` of
     pairs with a named place, and ``operations`` the ``(handler, key, value)`` of the rest.
     ``understood`` is False when the body held no key/value pair at all.
     """
@@ -583,7 +566,8 @@ def _parse_connection_line(line, code, result):
         return True
     message = _CONN_MESSAGE_RE.match(line)
     if message is not None:
-        _add_message(result, code, connection_key(name, instances), int(message.group(4)), message.group(5))
+        serial = message.group(4)
+        _add_message(result, code, connection_key(name, instances), int(serial) if serial else None, message.group(5))
         return True
     return False
 
@@ -594,7 +578,7 @@ def _add_message(result, code, connection, serial, text):
 
 # --- state lines ------------------------------------------------------------------
 
-# '#3: "name"[2] 192.0.2.9:4500 STATE_MAIN_R3 (sent MR3, ISAKMP SA established); EVENT_SA_REPLACE in  XXs; ...'
+# '#3: "name"[2] 198.51.100.9:4500 STATE_MAIN_R3 (sent MR3, ISAKMP SA established); EVENT_SA_REPLACE in  XXs; ...'
 # The port is a number, or a word such as "EPHEM" in Libreswan's sanitised test output.
 _STATE_RE = re.compile(r'^#(\d+): "([^"]*)"((?:\[\d+\])*)(.*?):(\d+|[A-Z]+)(\(tcp\))? (.*)$')
 _STATE_NAME_RE = re.compile(r"^([A-Z][A-Z0-9_]*) \((.*?)\)(?:;|$)")
@@ -602,6 +586,7 @@ _BARE_STATE_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _EVENT_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*) in\s+(-?\d+|X+)s$")
 _PARENT_RE = re.compile(r"^(?:(?:IKE|ISAKMP|PARENT) SA #|isakmp#)(\d+)$")
 # '#2: "name" esp.1a2b3c4d@198.51.100.2 esp.5e6f7a8b@198.51.100.1 tun.0@... Traffic: ESPin=84B ...'
+# Each "esp.SPI@ADDRESS" is an SA ID (SAID in Libreswan's terms).
 _ESP_HEAD_RE = re.compile(r'^#(\d+): "([^"]*)"((?:\[\d+\])*)(.*?) (?:used \S+ ago; )?(?=(?:esp|ah|comp|tun)\.)')
 _SAID_RE = re.compile(r"\b(esp|ah|comp|tun)\.([^@\s]+)@(\S+)")
 _COUNTER_RE = re.compile(r"\b(ESP|AH|IPCOMP)(in|out|max)=(\S+)")
@@ -617,7 +602,8 @@ _DESCRIPTION_NAMES = {
 _CHILD_NAME_WORDS = ("CHILD", "QUICK", "IPSEC", "CREATE")
 _IKEV1_DESCRIPTION_RE = re.compile(
     r"ISAKMP|Main Mode|Aggressive Mode|Quick Mode|XAUTH|ModeCfg|MODE_CFG|IPsec SA established|Informational Exchange")
-_IKEV2_DESCRIPTION_RE = re.compile(r"IKE SA|Child SA|IKE_SA_INIT|IKE_AUTH|CREATE_CHILD_SA|IKE_INTERMEDIATE|IKE_SESSION_RESUME|IKE_FOLLOWUP_KE")
+_IKEV2_DESCRIPTION_RE = re.compile(
+    r"IKE SA|Child SA|IKE_SA_INIT|IKE_AUTH|CREATE_CHILD_SA|IKE_INTERMEDIATE|IKE_SESSION_RESUME|IKE_FOLLOWUP_KE")
 _IKE_DESCRIPTION_RE = re.compile(r"IKE SA|ISAKMP SA|IKE_SA|rekey IKE|REKEY_IKE|Main Mode|Aggressive Mode|XAUTH|ModeCfg")
 _CHILD_DESCRIPTION_RE = re.compile(r"Child SA|IPsec SA|Quick Mode|CHILD")
 
@@ -860,8 +846,8 @@ _KEY_VALUE_LINE_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_ .-]*=")
 _TOTALS_RE = re.compile(r"\b(loaded|routed|active) (\d+)")
 _SA_COUNT_RE = re.compile(r"([a-z-]+)\((\d+)\)")
 _SHUNT_RE = re.compile(r"^(\S+) -(\d+)-> (\S+) => (\S+)(?: (\d+))?\s+(.*?)(?:\s+\$(\d+))?$")
-# 3.x "interface eth0/eth0 192.0.2.1@500", 4.x "interface eth0 UDP 192.0.2.1:500",
-# 5.x "interface eth0 192.0.2.1:UDP/4500 (NAT)".
+# 3.x "interface eth0/eth0 198.51.100.1@500", 4.x "interface eth0 UDP 198.51.100.1:500",
+# 5.x "interface eth0 198.51.100.1:UDP/4500 (NAT)".
 _IFACE_V5_RE = re.compile(r"^interface (\S+) (\S+?):(UDP|TCP)/(\d+)(?: \(([^)]*)\))?$")
 _IFACE_V4_RE = re.compile(r"^interface (\S+) (UDP|TCP) (\S+?):(\d+)$")
 _IFACE_V3_RE = re.compile(r"^interface (\S+) (\S+?)[@:](\d+)$")
@@ -879,8 +865,16 @@ def _parse_key_values(text, target):
             target[last] = target[last] + ", " + piece.strip().rstrip(",;")
 
 
+# Pattern, then the group numbers of name, address, port and protocol (3.x prints no protocol).
+_IFACE_PATTERNS = (
+    (_IFACE_V5_RE, (1, 2, 4, 3)),
+    (_IFACE_V4_RE, (1, 3, 4, 2)),
+    (_IFACE_V3_RE, (1, 2, 3, None)),
+)
+
+
 def _parse_interface(line):
-    for pattern, fields in ((_IFACE_V5_RE, (1, 2, 4, 3)), (_IFACE_V4_RE, (1, 3, 4, 2)), (_IFACE_V3_RE, (1, 2, 3, None))):
+    for pattern, fields in _IFACE_PATTERNS:
         match = pattern.match(line)
         if match is None:
             continue
@@ -899,50 +893,87 @@ def _parse_interface(line):
     return None
 
 
+def _global_interface(line, result):
+    interface = _parse_interface(line)
+    if interface is None:
+        return False
+    result["interfaces"].append(interface)
+    return True
+
+
+def _global_kernel_interface(line, result):
+    result["kernel_interface"] = line.split(":", 1)[1].strip()
+    return True
+
+
+def _global_totals(line, result):
+    for word, number in _TOTALS_RE.findall(line):
+        result["totals"][word] = int(number)
+    return True
+
+
+def _global_state_information(line, result):
+    result["state_information"] = line.split(":", 1)[1].strip()
+    return True
+
+
+def _global_sa_counts(line, result):
+    counts = dict((key.replace("-", "_"), int(number)) for key, number in _SA_COUNT_RE.findall(line))
+    result["ike_sas" if line.startswith("IKE") else "ipsec_sas"] = counts
+    return True
+
+
+def _global_nat_traversal(line, result):
+    # 5.x: "nat-traversal: keep-alive=20, nat-ikeport=4500"
+    _parse_key_values(line[len("nat-traversal: "):], result["config_setup"])
+    return True
+
+
+# Global lines recognised by their start, with the function that stores them.
+_GLOBAL_PREFIXES = (
+    ("interface ", _global_interface),
+    ("using kernel interface:", _global_kernel_interface),
+    ("Total IPsec connections:", _global_totals),
+    ("State Information:", _global_state_information),
+    ("IKE SAs:", _global_sa_counts),
+    ("IPsec SAs:", _global_sa_counts),
+    ("nat-traversal: ", _global_nat_traversal),
+)
+
+
+def _parse_shunt(line, result):
+    shunt = _SHUNT_RE.match(line)
+    if shunt is None:
+        return False
+    conn_serial = shunt.group(7)
+    result["bare_shunts"].append({
+        "source": shunt.group(1),
+        "protocol": int(shunt.group(2)),
+        "destination": shunt.group(3),
+        "shunt": shunt.group(4),
+        "reason": shunt.group(6),
+        "conn_serial": int(conn_serial) if conn_serial else None,
+        "line": line,
+    })
+    return True
+
+
 def _parse_global_line(line, code, result):
     if line in _GLOBAL_EXACT or line.startswith(_GLOBAL_SKIPPED_PREFIXES) or _DEBUG_RE.match(line):
         return True
-    if line.startswith("interface "):
-        interface = _parse_interface(line)
-        if interface is None:
-            return False
-        result["interfaces"].append(interface)
-        return True
-    if line.startswith("using kernel interface:"):
-        result["kernel_interface"] = line.split(":", 1)[1].strip()
-        return True
-    if line.startswith("Total IPsec connections:"):
-        for word, number in _TOTALS_RE.findall(line):
-            result["totals"][word] = int(number)
-        return True
-    if line.startswith("State Information:"):
-        result["state_information"] = line.split(":", 1)[1].strip()
-        return True
-    if line.startswith(("IKE SAs:", "IPsec SAs:")):
-        counts = dict((key.replace("-", "_"), int(number)) for key, number in _SA_COUNT_RE.findall(line))
-        result["ike_sas" if line.startswith("IKE") else "ipsec_sas"] = counts
-        return True
-    if line.startswith("nat-traversal: "):
-        # 5.x: "nat-traversal: keep-alive=20, nat-ikeport=4500"
-        _parse_key_values(line[len("nat-traversal: "):], result["config_setup"])
-        return True
+
+    for prefix, handler in _GLOBAL_PREFIXES:
+        if line.startswith(prefix):
+            return handler(line, result)
+
     added = _ADDED_RE.match(line)
     if added is not None:
         _add_message(result, code, added.group(1), None, line)
         return True
-    shunt = _SHUNT_RE.match(line)
-    if shunt is not None:
-        conn_serial = shunt.group(7)
-        result["bare_shunts"].append({
-            "source": shunt.group(1),
-            "protocol": int(shunt.group(2)),
-            "destination": shunt.group(3),
-            "shunt": shunt.group(4),
-            "reason": shunt.group(6),
-            "conn_serial": int(conn_serial) if conn_serial else None,
-            "line": line,
-        })
+
+    if _parse_shunt(line, result):
         return True
+
     if _KEY_VALUE_LINE_RE.match(line):
         # "config setup options:" lines, "fips mode=disabled;", "SElinux=...", "nat-traversal=yes, ..."
         _parse_key_values(line, result["config_setup"])
@@ -998,10 +1029,23 @@ def _finish(result):
 def parse_status(text):
     """Parse ``ipsec whack --status`` output of Libreswan 3.x, 4.x or 5.x into plain dicts.
 
-    The optional three-digit line code of 3.x/4.x is stripped; ``000`` followed only by
-    blanks is an empty line. Connections are keyed by the name pluto prints (``h2h``,
+    The optional three-digit line code of 3.x/4.x is stripped, and ``000`` followed only
+    by blanks is an empty line. Connections are keyed by the name pluto prints (``h2h``,
     ``s2s/1x0``, ``rw[3]``) and states by their serial number (an int). Every line that
-    is not understood is quoted in ``warnings``; the function never raises on input.
+    is not understood is quoted in ``warnings`` instead of raising an exception.
+
+    Besides the documented keys, the result has ``kernel_interface``,
+    ``state_information``, ``config_setup`` (the ``key=value`` lines of the global part),
+    ``pending`` (Child SAs waiting for an IKE SA), ``traffic`` (trafficstatus lines, as
+    parse_trafficstatus() returns them) and ``messages`` (progress lines of
+    ``--add``/``--up``: code, connection, serial and text). A connection also has
+    ``routed`` (True when its routing word means a kernel policy is installed, None for an
+    unknown word), ``ike_version``, ``owner``, ``negotiating_ike_sa``,
+    ``negotiating_ipsec_sa`` and ``instantiated_from``, and each end has ``hostname`` and
+    ``port``. A connection whose routing word is not in the output (grep'd lines) has
+    routing "other" and routing_raw None. A state also has ``state_name`` (the state word
+    without STATE_ and V2_), ``eroute_owner``, ``remote_port``, ``tcp``, ``username``,
+    ``instance_address`` and ``details`` (the other ``;`` items of its line).
     """
     result = _new_result()
     warnings = result["warnings"]

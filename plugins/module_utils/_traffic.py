@@ -6,7 +6,8 @@
 # without notice.
 """Parser for ``ipsec whack --trafficstatus`` output, and the line primitives it shares with ``_status``.
 
-Pure text in, plain dicts out: nothing here runs a command or raises on odd input.
+Pure text in, plain dicts out. Nothing here runs a command, and a line that is not
+understood becomes a warning rather than an exception.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,7 +31,7 @@ __all__ = [
 _CODE_RE = re.compile(r"^(\d(?:\d\d|v\d))(?: |$)")
 
 # Binary multipliers used by pluto's counters: "84B", "12KB" (3.x to 5.x ESPin/ESPout),
-# "4MiB" (jam_humber, 4.x and later), "2^63B" (the "no limit" value).
+# "4MiB" (jam_humber, 4.x and later), "2^63B" (the default, unlimited ipsec_max_bytes).
 _UNITS = {
     "": 1,
     "B": 1,
@@ -52,11 +53,9 @@ _UNITS = {
 }
 _COUNT_RE = re.compile(r"^(?:(\d+)|2\^(\d+))([A-Za-z]*)$")
 
-# '"name"' followed by any number of "[N]" instance numbers.
-_NAME_RE = re.compile(r'"([^"]*)"((?:\[\d+\])*)')
 _INSTANCE_RE = re.compile(r"\[(\d+)\]")
 
-# '#2: "conn"[1] 192.0.2.1, ' up to the first ", key=" item.
+# '#2: "conn"[1] 198.51.100.1, ' up to the first ", key=" item.
 _TRAFFIC_HEAD_RE = re.compile(r'^#(\d+): "([^"]*)"((?:\[\d+\])*)(.*?), (?=[A-Za-z_]+=)')
 # One ", key=value" item; a quoted value (id='C=CA, O=Example') may contain commas.
 _TRAFFIC_ITEM_RE = re.compile(r"([A-Za-z_]+)=('[^']*'|[^,]*)(?:, |,?\s*$)")
@@ -64,7 +63,8 @@ _TRAFFIC_ITEM_RE = re.compile(r"([A-Za-z_]+)=('[^']*'|[^,]*)(?:, |,?\s*$)")
 
 def strip_line_code(line):
     """Split an optional whack line code off ``line``; return ``(code or None, rest)``."""
-    # Plain string tests first: this runs once per line of outputs with many thousand lines.
+    # Plain string tests come first because this runs once per line of outputs with
+    # many thousand lines.
     if not line[:1].isdigit():
         return None, line
     code = line[:3]
@@ -106,7 +106,7 @@ def split_connection_name(name, instances=""):
 
     ``s2s/1x0`` is child ``1x0`` of ``s2s`` (one of ``leftsubnets={...}``); ``rw`` with
     ``[3]`` is instance 3 of template ``rw``. An opportunistic group instance such as
-    ``private-or-clear#192.0.2.0/24`` has base ``private-or-clear``.
+    ``private-or-clear#198.51.100.0/24`` has base ``private-or-clear``.
     """
     numbers = _INSTANCE_RE.findall(instances or "")
     instance = int(numbers[-1]) if numbers else None
@@ -129,7 +129,7 @@ def instance_address(suffix):
     """Return the peer address in the text pluto prints after an instance's ``[N]``.
 
     Ordinary instances print ``" 198.51.100.9"``; opportunistic ones print
-    ``" 10.0.10.1/32=== ...192.0.2.23"`` (local client, then the peer after ``...``).
+    ``" 203.0.113.1/32=== ...198.51.100.23"`` (local client, then the peer after ``...``).
     """
     text = (suffix or "").strip()
     if not text:
@@ -183,7 +183,7 @@ def parse_traffic_line(line):
 def parse_trafficstatus(text):
     """Parse ``ipsec whack --trafficstatus`` output of any Libreswan version from 3.x on.
 
-    Returns ``{"sas": [...], "warnings": [...]}``. Each SA dict holds serial, connection
+    Returns ``{"sas": [...], "warnings": [...]}``. Each SA dict contains serial, connection
     (the status key, for example ``rw[3]``), type, add_time, in_bytes, out_bytes,
     max_bytes (None before ~4.8, which did not print it), id, username and lease.
     Every line that is not understood is quoted in ``warnings``; nothing raises.

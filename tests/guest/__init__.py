@@ -1,7 +1,7 @@
 """Run commands in a User-Mode Linux guest, whose kernel can install ESP SAs when the host's cannot.
 
 `run_in_guest` boots Debian's UML kernel over the host's root file system and runs one command in
-it; `esp_in_guest_check` proves that the guest can install ESP SAs. `python -m tests.guest` (or
+it. `esp_in_guest_check` proves that the guest can install ESP SAs. `python -m tests.guest` (or
 scripts/guest-run) does the same from the command line.
 """
 

@@ -47,15 +47,29 @@ def build_parser() -> argparse.ArgumentParser:
         "output as it comes and exit with its exit status (124 on timeout, 125 when the guest "
         "fails).",
     )
-    parser.add_argument("--timeout", type=_positive_seconds, default=900.0, help="seconds before the guest is killed (default: 900)")
+    parser.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=900.0,
+        help="seconds before the guest is killed (default: 900)",
+    )
     parser.add_argument(
         "--results",
         metavar="DIR",
         help="host directory the command can write to, at the same path (GUEST_RESULTS); "
         "default: a temporary directory removed afterwards",
     )
-    parser.add_argument("--memory", type=_memory_size, default="1G", help="guest RAM, for example 512M or 2G (default: 1G)")
-    parser.add_argument("--cwd", metavar="DIR", help="working directory of the command (default: the current directory)")
+    parser.add_argument(
+        "--memory",
+        type=_memory_size,
+        default="1G",
+        help="guest RAM, for example 512M or 2G (default: 1G)",
+    )
+    parser.add_argument(
+        "--cwd",
+        metavar="DIR",
+        help="working directory of the command (default: the current directory)",
+    )
     parser.add_argument(
         "--writable",
         metavar="DIR",
@@ -63,8 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="also overlay DIR so that the command can write to it; repeat for more",
     )
-    parser.add_argument("--times", action="store_true", help="print boot and total wall time to stderr")
-    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command and its arguments, after --")
+    parser.add_argument(
+        "--times", action="store_true", help="print boot and total wall time to stderr"
+    )
+    parser.add_argument(
+        "command", nargs=argparse.REMAINDER, help="the command and its arguments, after --"
+    )
     return parser
 
 
@@ -113,7 +131,7 @@ def main(arguments=None) -> int:
         print("guest-run: %s" % error, file=sys.stderr)
         return EXIT_GUEST_FAILED
     except GuestError as error:
-        # The results directory holds console.log and init.log, so it is kept for inspection.
+        # The results directory contains console.log and init.log, so it is kept for inspection.
         print("guest-run: %s" % error, file=sys.stderr)
         return EXIT_GUEST_FAILED
     except ValueError as error:
@@ -121,7 +139,8 @@ def main(arguments=None) -> int:
 
     if options.times:
         print(
-            "guest-run: boot %.2f s, total %.2f s" % (result.boot_seconds or 0.0, result.wall_seconds),
+            "guest-run: boot %.2f s, total %.2f s"
+            % (result.boot_seconds or 0.0, result.wall_seconds),
             file=sys.stderr,
         )
     if remove_results:

@@ -19,10 +19,13 @@ def esp_in_guest_check(timeout: float = 120, result_dir=None, **options) -> Gues
     with rfc4106(gcm(aes)) and tunnel-mode policies, and pings through them. `options` are passed
     on to run_in_guest.
     """
-    result = run_in_guest(["/bin/bash", ESP_CHECK_SCRIPT], timeout=timeout, result_dir=result_dir, **options)
+    result = run_in_guest(
+        ["/bin/bash", ESP_CHECK_SCRIPT], timeout=timeout, result_dir=result_dir, **options
+    )
     if result.returncode != 0:
         raise GuestCheckError(
-            "ESP check failed in the guest with status %d:\n%s" % (result.returncode, result.output),
+            "ESP check failed in the guest with status %d:\n%s"
+            % (result.returncode, result.output),
             result,
         )
     return result

@@ -1,8 +1,9 @@
 #!/bin/bash
 # Proves inside the guest that the kernel installs ESP SAs with AES-GCM and carries traffic
-# through them: two network namespaces joined by a veth pair, one IPv4 and one IPv6 SA pair in
-# tunnel mode, policies in both directions, and pings whose replies must pass the SAs. The
-# namespaces exist only inside the guest and have no route out; they are removed on exit.
+# through them. Two network namespaces are joined by a veth pair and get one IPv4 and one IPv6 SA
+# pair in tunnel mode with policies in both directions. Pings succeed only if their replies pass
+# the inbound SAs. The namespaces exist only inside the guest, have no route out and are removed
+# on exit.
 set -euo pipefail
 
 west=espcheck-west

@@ -120,7 +120,8 @@ if [ -z "${guest_results-}" ]; then
     fail "guest_results is not set on the kernel command line"
 fi
 mkdir -p "$results_mount"
-mount -t hostfs -o "$guest_results" hostfs "$results_mount" || fail "mounting host directory $guest_results failed"
+mount -t hostfs -o "$guest_results" hostfs "$results_mount" \
+    || fail "mounting host directory $guest_results failed"
 control=$results_mount/guest-run
 [ -d "$control" ] || fail "control directory guest-run is missing in $guest_results"
 : >"$control/init.log"
@@ -142,7 +143,8 @@ if ! grep -qw overlay /proc/filesystems; then
     insmod "$module_dir/kernel/fs/overlayfs/overlay.ko" || fail "loading overlay.ko failed"
 fi
 mkdir -p "$overlay_root"
-mount -t tmpfs -o mode=0700,size=75% tmpfs "$overlay_root" || fail "mounting tmpfs on $overlay_root failed"
+mount -t tmpfs -o mode=0700,size=75% tmpfs "$overlay_root" \
+    || fail "mounting tmpfs on $overlay_root failed"
 layers=()
 for index in "${!writable[@]}"; do
     layers+=("$overlay_root/$index/upper" "$overlay_root/$index/work")
@@ -158,17 +160,20 @@ log "overlays mounted on ${writable[*]}"
 # modprobe looks in /lib/modules/$release, which the host does not have.
 if [ ! -e "/lib/modules/$release" ]; then
     mkdir -p /lib/modules
-    ln -s "$module_dir" "/lib/modules/$release" || fail "linking /lib/modules/$release failed; /usr must be writable"
+    ln -s "$module_dir" "/lib/modules/$release" \
+        || fail "linking /lib/modules/$release failed; /usr must be writable"
 fi
 if [ "${#modules[@]}" -gt 0 ]; then
-    modprobe -a -- "${modules[@]}" >>"$control/init.log" 2>&1 || fail "loading modules failed (see modprobe messages above): ${modules[*]}"
+    modprobe -a -- "${modules[@]}" >>"$control/init.log" 2>&1 \
+        || fail "loading modules failed (see modprobe messages above): ${modules[*]}"
     log "modules loaded: ${modules[*]}"
 fi
 echo guest >/proc/sys/kernel/hostname
 ip link set lo up || log "warning: bringing up the loopback interface failed"
 
 mkdir -p "$guest_results"
-mount --bind "$results_mount" "$guest_results" || fail "bind-mounting the results directory on $guest_results failed"
+mount --bind "$results_mount" "$guest_results" \
+    || fail "bind-mounting the results directory on $guest_results failed"
 
 # The serial line carries the output to the host; raw mode keeps the bytes as they are.
 output_line=/dev/ttyS0
@@ -179,8 +184,8 @@ log "starting ${command_argv[*]}"
 read -r uptime _ </proc/uptime
 echo "$uptime" >"$control/started"
 # The command writes into a pipe, as under CI. Init waits for the command only, not for the end of
-# the pipe, which processes that the command left running may keep open; those are stopped, and
-# then tee sees the end of its input.
+# the pipe, because processes that the command left running may keep the pipe open. Those are
+# stopped, and then tee reads the end of its input and exits.
 exec {relay}> >(exec tee -- "$control/output.txt" >"$output_line")
 relay_pid=$!
 env -i -- "${command_env[@]}" "${command_argv[@]}" </dev/null >&"$relay" 2>&1 {relay}>&-

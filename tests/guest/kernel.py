@@ -95,13 +95,13 @@ def uml_release(binary: str) -> str:
     return release
 
 
-def check_host_path(path: str | os.PathLike, what: str) -> str:
+def check_host_path(path: str | os.PathLike, description: str) -> str:
     """Return `path` made absolute and resolved; raise ValueError if the guest cannot use it."""
     resolved = os.path.realpath(os.fspath(path))
     if _UNSAFE_PATH_CHARACTERS.search(resolved):
         raise ValueError(
             "%s %r contains white space, a comma, colon, quote, backslash or non-ASCII "
-            "character, which the guest cannot mount; use a plain path" % (what, resolved)
+            "character, which the guest cannot mount; use a plain path" % (description, resolved)
         )
     return resolved
 
@@ -111,7 +111,9 @@ def parse_memory(memory: str | int) -> int:
     text = str(memory).strip()
     match = _MEMORY.fullmatch(text)
     if not match:
-        raise ValueError("invalid guest memory size %r; use bytes or a size such as 512M or 1G" % memory)
+        raise ValueError(
+            "invalid guest memory size %r; use bytes or a size such as 512M or 1G" % memory
+        )
     size = int(match.group(1)) * _MEMORY_FACTORS[match.group(2).upper()]
     if size < _MINIMUM_MEMORY:
         raise ValueError("guest memory size %r is below the minimum of 128M" % memory)

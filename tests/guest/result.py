@@ -24,10 +24,10 @@ class GuestResult:
     `returncode` is the command's exit status; it is None only in the result attached to a
     GuestBootError or GuestTimeoutError. `output` is the command's stdout and stderr as one text,
     decoded as UTF-8 with invalid bytes replaced. `result_dir` is the host directory that the
-    command could write to (its path is GUEST_RESULTS in the command's environment); the runner's
-    own files are in its guest-run/ subdirectory. `boot_seconds` is the wall time from starting
-    UML until the command started, or None if it never started. `pgid` is the host process group
-    (and session) id of the UML processes, all of which have ended when the result is returned.
+    command could write to, named by GUEST_RESULTS in its environment. The runner's own files are
+    in its guest-run/ subdirectory. `boot_seconds` is the wall time from starting UML until the
+    command started, or None if it never started. `pgid` is the host process group (and session)
+    id of the UML processes, all of which have ended when the result is returned.
     """
 
     argv: list
@@ -59,7 +59,7 @@ class GuestResult:
 
 
 class GuestError(RuntimeError):
-    """A guest could not run a command; `result` holds what the run produced, if it started."""
+    """A guest could not run a command; `result` contains what the run produced, if it started."""
 
     def __init__(self, message: str, result: GuestResult | None = None):
         super().__init__(message)

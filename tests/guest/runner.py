@@ -1,9 +1,9 @@
 """Run one command inside a User-Mode Linux guest whose kernel has ESP.
 
 The guest boots Debian's UML kernel over the host's root file system (read-only through hostfs)
-with init.sh as PID 1. It sees the same programs, Python installations and work tree as the host,
-writes only to tmpfs-backed overlays and to one results directory, has no network card, and is
-gone when run_in_guest returns.
+with init.sh as PID 1. The guest has the same programs, Python installations and work tree as
+the host. It writes only to tmpfs-backed overlays and to one results directory, has no network
+card, and is gone when run_in_guest returns.
 """
 
 from __future__ import annotations
@@ -29,7 +29,13 @@ from .kernel import (
     writable_directories,
 )
 from .machine import run_machine
-from .result import GuestBootError, GuestError, GuestResult, GuestTimeoutError, GuestUnavailableError
+from .result import (
+    GuestBootError,
+    GuestError,
+    GuestResult,
+    GuestTimeoutError,
+    GuestUnavailableError,
+)
 
 __all__ = ["run_in_guest", "PROJECT_TOP", "INIT_SCRIPT"]
 
@@ -60,8 +66,13 @@ def _sigterm_raises():
         yield
         return
 
+    received = []
+
     def handle(signum, frame):
-        raise _Terminated()
+        # Only the first SIGTERM raises, so that a second one cannot cut the cleanup short.
+        if not received:
+            received.append(signum)
+            raise _Terminated()
 
     previous = signal.signal(signal.SIGTERM, handle)
     if previous is None:
@@ -82,15 +93,21 @@ def _memory_file_parent(memory_bytes: int) -> str:
             stats = os.statvfs(parent)
         except OSError:
             continue
-        if os.access(parent, os.W_OK) and stats.f_bavail * stats.f_frsize >= memory_bytes + _MEMORY_MARGIN:
+        if (
+            os.access(parent, os.W_OK)
+            and stats.f_bavail * stats.f_frsize >= memory_bytes + _MEMORY_MARGIN
+        ):
             return parent
     return tempfile.gettempdir()
 
 
-def _check_visible(path: str, what: str) -> None:
+def _check_visible(path: str, description: str) -> None:
     for hidden in _HIDDEN_IN_GUEST:
         if path == hidden or path.startswith(hidden + "/"):
-            raise ValueError("%s %s is under %s, which the guest replaces with its own" % (what, path, hidden))
+            raise ValueError(
+                "%s %s is under %s, which the guest replaces with its own"
+                % (description, path, hidden)
+            )
 
 
 def _find_kernel(uml_binary: str) -> str:
@@ -99,7 +116,8 @@ def _find_kernel(uml_binary: str) -> str:
     modules = os.path.join(UML_MODULES_ROOT, release)
     if not os.path.isdir(modules):
         raise GuestUnavailableError(
-            "UML modules directory %s not found for kernel %s; reinstall user-mode-linux" % (modules, binary)
+            "UML modules directory %s not found for kernel %s; reinstall user-mode-linux"
+            % (modules, binary)
         )
     return binary
 
@@ -139,10 +157,10 @@ def run_in_guest(
 
     `cwd` (default: the current directory) and `env` (default: os.environ) work as in
     subprocess; GUEST_RESULTS is added to the environment. `result_dir` is a host directory that
-    the command can write to at the same path; when None, a new directory is created and left for
-    the caller. The overlays on /etc, /var, /tmp, /root, /usr, the project work tree and the
-    `writable` directories keep all other writes in guest memory. `memory` is the guest RAM, for
-    example "1G". `modules` are loaded before the command starts. `on_output` receives the
+    the command can write to at the same path. When it is None, a new directory is created, and
+    the caller removes it. Overlays on /etc, /var, /tmp, /root, /usr, the project work tree and
+    the `writable` directories keep all other writes in guest memory. `memory` is the guest RAM,
+    for example "1G". `modules` are loaded before the command starts. `on_output` receives the
     command's output bytes as they arrive.
 
     Raises GuestTimeoutError after `timeout` seconds (the guest is killed), GuestBootError when the
@@ -170,9 +188,16 @@ def run_in_guest(
     with _sigterm_raises():
         try:
             control.write_request(
-                control_dir, argv=argv, env=environment, cwd=working_dir, writable=overlays, modules=list(modules)
+                control_dir,
+                argv=argv,
+                env=environment,
+                cwd=working_dir,
+                writable=overlays,
+                modules=list(modules),
             )
-            with tempfile.TemporaryDirectory(prefix="guest-uml-", dir=_memory_file_parent(memory_bytes)) as uml_dir:
+            with tempfile.TemporaryDirectory(
+                prefix="guest-uml-", dir=_memory_file_parent(memory_bytes)
+            ) as uml_dir:
                 umid = "guest-%d-%s" % (os.getpid(), secrets.token_hex(4))
                 run = run_machine(
                     lambda output_fd: uml_argv(

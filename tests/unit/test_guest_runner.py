@@ -93,7 +93,9 @@ def test_uml_argv_rejects_results_dir_with_space(tmp_path):
         build_argv(tmp_path, results_dir=str(tmp_path / "with space"))
 
 
-@pytest.mark.parametrize("name", ["a b", "a,b", "a:b", 'a"b', "a'b", "a\\b", "caf\u00e9", "tab\there"])
+@pytest.mark.parametrize(
+    "name", ["a b", "a,b", "a:b", 'a"b', "a'b", "a\\b", "caf\u00e9", "tab\there"]
+)
 def test_check_host_path_rejects_unsafe_characters(tmp_path, name):
     with pytest.raises(ValueError, match="plain path"):
         kernel.check_host_path(tmp_path / name, "results directory")
@@ -113,7 +115,14 @@ def test_check_host_path_makes_relative_absolute(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("1G", 1 << 30), ("512M", 512 << 20), ("512m", 512 << 20), ("262144K", 256 << 20), (str(200 << 20), 200 << 20), (1 << 30, 1 << 30)],
+    [
+        ("1G", 1 << 30),
+        ("512M", 512 << 20),
+        ("512m", 512 << 20),
+        ("262144K", 256 << 20),
+        (str(200 << 20), 200 << 20),
+        (1 << 30, 1 << 30),
+    ],
 )
 def test_parse_memory_accepts_sizes(text, expected):
     assert kernel.parse_memory(text) == expected
@@ -344,12 +353,18 @@ def fake_machine(tmp_path, script, timeout=10.0, on_output=None):
 
 
 def session_survivors(pgid):
-    return [info.pid for info in processes.list_processes() if info.sid == pgid and info.state not in ("Z", "X")]
+    return [
+        info.pid
+        for info in processes.list_processes()
+        if info.sid == pgid and info.state not in ("Z", "X")
+    ]
 
 
 def test_run_machine_collects_output_and_console(tmp_path):
     received = []
-    run = fake_machine(tmp_path, 'echo console; printf "out\\n" >&"$1"; touch started', on_output=received.append)
+    run = fake_machine(
+        tmp_path, 'echo console; printf "out\\n" >&"$1"; touch started', on_output=received.append
+    )
     assert run.output == b"out\n"
     assert b"".join(received) == b"out\n"
     assert (tmp_path / "console.log").read_bytes() == b"console\n"
@@ -427,7 +442,9 @@ def test_run_in_guest_rejects_empty_command():
 
 def test_run_in_guest_reports_missing_kernel(tmp_path):
     with pytest.raises(GuestUnavailableError, match="user-mode-linux"):
-        runner.run_in_guest(["true"], uml_binary=str(tmp_path / "linux.uml"), result_dir=tmp_path / "results")
+        runner.run_in_guest(
+            ["true"], uml_binary=str(tmp_path / "linux.uml"), result_dir=tmp_path / "results"
+        )
     assert not (tmp_path / "results").exists()
 
 
@@ -470,7 +487,10 @@ def test_guest_result_reads_console_tail(tmp_path):
 
 
 def test_split_command_at_first_separator():
-    assert cli.split_command(["--timeout", "5", "--", "ls", "--", "-l"]) == (["--timeout", "5"], ["ls", "--", "-l"])
+    assert cli.split_command(["--timeout", "5", "--", "ls", "--", "-l"]) == (
+        ["--timeout", "5"],
+        ["ls", "--", "-l"],
+    )
 
 
 def test_split_command_without_separator():
@@ -515,7 +535,14 @@ def test_cli_removes_temporary_results(fake_run, tmp_path):
 
 @pytest.mark.parametrize(
     "arguments",
-    [[], ["--"], ["--timeout", "0", "--", "true"], ["--timeout", "x", "--", "true"], ["--memory", "1T", "--", "true"], ["a", "--", "b"]],
+    [
+        [],
+        ["--"],
+        ["--timeout", "0", "--", "true"],
+        ["--timeout", "x", "--", "true"],
+        ["--memory", "1T", "--", "true"],
+        ["a", "--", "b"],
+    ],
 )
 def test_cli_rejects_bad_arguments(fake_run, arguments):
     with pytest.raises(SystemExit) as raised:

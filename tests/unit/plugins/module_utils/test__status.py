@@ -141,7 +141,7 @@ def parse_one(line):
     return conn
 
 
-def test_header_3x_hostname_port_options_protoport_nexthop():
+def test_header_3x_end_with_every_part():
     conn = parse_one(
         '000 "l2tp": 198.51.100.1<gw.example.org>:4500[@west,MS+XS+S=C]:17/1701---198.51.100.254'
         '...198.51.100.9<198.51.100.9>[@east]:17/1701; unrouted; eroute owner: #0'
@@ -241,6 +241,13 @@ def test_one_space_reply_is_message_not_connection():
         {"code": "002", "connection": "h2h", "serial": None, "text": "added IKEv2 connection"},
         {"code": None, "connection": "h2h", "serial": 1, "text": "initiating IKEv2 connection"},
     ]
+
+
+def test_instance_message_without_serial():
+    result = parse_status('"rw"[1] 2001:db8::7: deleting connection instance\n')
+    assert result["warnings"] == []
+    assert result["messages"] == [
+        {"code": None, "connection": "rw[1]", "serial": None, "text": "deleting connection instance"}]
 
 
 # --- connection names -------------------------------------------------------------
@@ -441,16 +448,19 @@ def test_instance_state_address_port_and_tcp():
     )
     result = parse_status(text)
     assert result["warnings"] == []
+
     conn = result["connections"]["rw[3]"]
     assert conn["instance"] == 3
     assert conn["instance_address"] == "198.51.100.77"
     assert conn["remote"]["subnets"] == ["203.0.113.9/32"]
+
     ike = result["states"][7]
     assert ike["connection"] == "rw[3]"
     assert ike["instance"] == 3
     assert ike["instance_address"] == "198.51.100.77"
     assert ike["remote_port"] == 4500
     assert ike["tcp"] is True
+
     child = result["states"][9]
     assert child["instance_address"] == "2001:db8::77"
     assert child["remote_port"] == 500
@@ -460,6 +470,7 @@ def test_instance_state_address_port_and_tcp():
     assert child["esp"]["max_bytes"] == 4 * 1024 * 1024
     assert child["esp"]["spi_out"] == "aa"
     assert child["esp"]["spi_in"] == "bb"
+
     assert result["states"][11]["remote_port"] is None
     assert result["states"][11]["parent"] == 7
 
@@ -585,9 +596,9 @@ def comparable(result):
 
 
 def test_4x_and_5x_outputs_give_same_result():
-    old = parse_status(read_fixture("4.x-site-b-established.txt"))
-    new = parse_status(read_fixture("5.x-site-b-established.txt"))
-    assert comparable(old) == comparable(new)
+    prefixed = parse_status(read_fixture("4.x-site-b-established.txt"))
+    plain = parse_status(read_fixture("5.x-site-b-established.txt"))
+    assert comparable(prefixed) == comparable(plain)
 
 
 def test_4x_and_5x_outputs_expected_values():
@@ -607,9 +618,9 @@ def test_4x_and_5x_outputs_expected_values():
 
 
 def test_4x_and_5x_counter_differences():
-    old = parse_status(read_fixture("4.x-site-b-established.txt"))["states"][2]["esp"]
-    new = parse_status(read_fixture("5.x-site-b-established.txt"))["states"][2]["esp"]
-    assert old["max_bytes"] == 4 * 1024 * 1024
-    assert (old["ref"], old["refhim"]) == (0, 0)
-    assert new["max_bytes"] == 2 ** 63
-    assert (new["ref"], new["refhim"]) == (None, None)
+    prefixed = parse_status(read_fixture("4.x-site-b-established.txt"))["states"][2]["esp"]
+    plain = parse_status(read_fixture("5.x-site-b-established.txt"))["states"][2]["esp"]
+    assert prefixed["max_bytes"] == 4 * 1024 * 1024
+    assert (prefixed["ref"], prefixed["refhim"]) == (0, 0)
+    assert plain["max_bytes"] == 2 ** 63
+    assert (plain["ref"], plain["refhim"]) == (None, None)

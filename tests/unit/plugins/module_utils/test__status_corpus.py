@@ -1,10 +1,10 @@
 """parse_status() and parse_trafficstatus() on real outputs kept outside this repository.
 
-Two sources: live captures of pluto 4.10 and 5.2 running in network namespaces, and
-command outputs from Libreswan's own test suite at tags v3.25 to mainline (one
-``##source`` header line, then the output; sanitised, so counters and timers read
-``XX`` and ``1234567890``). Set LIBRESWAN_CORPUS to use another copy; without one the
-tests skip.
+There are two sources. The live captures come from pluto 4.10 and 5.2 running in
+network namespaces. The upstream files are command outputs from Libreswan's own test
+suite at tags v3.25 to mainline: one ``##source`` header line, then the output, which
+the suite sanitises (timers read ``XX``, add_time reads ``1234567890``).
+LIBRESWAN_CORPUS selects another copy. Without a corpus the tests skip.
 """
 
 import glob

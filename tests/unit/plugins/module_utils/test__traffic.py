@@ -84,11 +84,11 @@ def test_instance_address_from_suffix(suffix, expected):
 
 
 def test_4x_and_5x_trafficstatus_give_same_sas():
-    old = parse_trafficstatus(read_fixture("4.x-trafficstatus.txt"))
-    new = parse_trafficstatus(read_fixture("5.x-trafficstatus.txt"))
-    assert old["warnings"] == []
-    assert new["warnings"] == []
-    for sas in (old["sas"], new["sas"]):
+    prefixed = parse_trafficstatus(read_fixture("4.x-trafficstatus.txt"))
+    plain = parse_trafficstatus(read_fixture("5.x-trafficstatus.txt"))
+    assert prefixed["warnings"] == []
+    assert plain["warnings"] == []
+    for sas in (prefixed["sas"], plain["sas"]):
         first, second = sas
         assert first["serial"] == 2
         assert first["connection"] == "site-b"
@@ -101,8 +101,8 @@ def test_4x_and_5x_trafficstatus_give_same_sas():
         assert second["id"] == "C=XX, O=Example, CN=road.example.net"
         assert second["lease"] == "203.0.113.129/32"
         assert second["add_time"] == 1700000100
-    assert old["sas"][0]["max_bytes"] == 4 * 1024 * 1024
-    assert new["sas"][0]["max_bytes"] == 2 ** 63
+    assert prefixed["sas"][0]["max_bytes"] == 4 * 1024 * 1024
+    assert plain["sas"][0]["max_bytes"] == 2 ** 63
 
 
 def test_sa_without_max_bytes():
