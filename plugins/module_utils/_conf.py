@@ -583,6 +583,8 @@ class _Parser(object):
 
     def top_line(self, path, number, raw, section, depth):
         """Handle a line that starts in column 0; return the section that is open afterwards."""
+        if raw[0] == "#" and _comment_wins(raw, 0):
+            return section
         if raw[0] in '="':
             self.problem(path, number, raw, "unexpected '%s' at the start of a line" % raw[0],
                          section=section and section.label, fatal=True)
@@ -1076,6 +1078,10 @@ class _Loader(object):
             conn._by_setting[key] = value.setting
         for entry in section.comments:
             conn.settings[entry.word.lower()] = Setting(entry.value, entry.file, entry.line, "conn")
+        if "\r" in conn.name or any("\r" in setting.value for setting in conn.settings.values()):
+            self.parser.problem(section.file, section.line, section.text, "the conn name or a value ends in a "
+                                "carriage return (CRLF line endings), so Libreswan does not load conn %s"
+                                % conn.name.strip(), section=section.label, conn=conn)
         conn.children = self.children(conn, values)
         for child in conn.children:
             self.config._children.setdefault(child, conn.name)

@@ -22,12 +22,13 @@ from ansible_collections.ipsec.libreswan.plugins.module_utils._compare import (
     expected_children,
 )
 from ansible_collections.ipsec.libreswan.plugins.module_utils._conf import parse_config
+from ansible_collections.ipsec.libreswan.plugins.module_utils._definition import ManagedDefinition
 from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import LibreswanError
 from ansible_collections.ipsec.libreswan.plugins.module_utils._fingerprint import settings_differences
 from ansible_collections.ipsec.libreswan.plugins.module_utils._livestate import connection_entries, is_routed, summarise
 from ansible_collections.ipsec.libreswan.plugins.module_utils._runner import output_lines
 
-__all__ = ["STATES", "ConnectionRequest", "Step", "ensure_connection", "load_conn"]
+__all__ = ["STATES", "AddFailedError", "ConnectionRequest", "Step", "ensure_connection", "load_conn"]
 
 STATES = ("present", "up", "down", "routed", "ondemand", "absent")
 
@@ -42,14 +43,22 @@ _REASON_RE = re.compile(
 class ConnectionRequest(object):
     """The module parameters that decide what happens to one connection."""
 
-    def __init__(self, name, state="present", force=False, wait=True, timeout=60, unroute=False):
+    def __init__(self, name, state="present", force=False, wait=True, timeout=60, unroute=False,
+                 definition=None, definition_path=None, backup=False):
         self.name = name
+        self.definition = definition
+        self.definition_path = definition_path
+        self.backup = backup
         self.state = "routed" if state == "ondemand" else state
         self.requested_state = state
         self.force = force
         self.wait = wait
         self.timeout = timeout
         self.unroute = unroute
+
+
+class AddFailedError(LibreswanError):
+    """pluto rejected a definition at add time."""
 
 
 class Step(object):
@@ -92,7 +101,7 @@ def _definition_differences(request, conn, status, records):
     return differences
 
 
-def plan(client, request, before, conn, differences):
+def plan(client, request, before, conn, differences, file_changed=False):
     """Return the list of Steps that takes the connection from ``before`` to the requested state."""
     name = request.name
     steps = []
@@ -107,8 +116,11 @@ def plan(client, request, before, conn, differences):
     if not before["loaded"]:
         steps.append(Step("add", name, client.argv_add(name), "not loaded"))
         replaced = True
-    elif request.force or differences:
-        reason = "force is set" if request.force and not differences else "loaded definition differs from the config"
+    elif request.force or differences or file_changed:
+        if differences or file_changed:
+            reason = "loaded definition differs from the config"
+        else:
+            reason = "force is set"
         for child in children:
             steps.append(Step("delete", child, client.argv_delete(child), reason + "; live SAs are dropped"))
         steps.append(Step("add", name, client.argv_add(name), reason))
@@ -170,7 +182,8 @@ def _run_step(client, step, request):
     # exits 0), so only add and route failures are decided here; pluto's state decides
     # the rest once every step has run.
     if rc != 0 and step.action in ("add", "route", "unroute", "delete"):
-        raise LibreswanError(
+        error_type = AddFailedError if step.action == "add" else LibreswanError
+        raise error_type(
             "'%s' of connection %r failed (rc=%s): %s" % (step.action, step.target, rc, "; ".join(_reason(lines)) or "no output"),
             hint="See pluto_output; the status before this command is in 'before'",
             cmd=step.argv, rc=rc, pluto_output=lines,
@@ -185,7 +198,11 @@ def _verify(request, after, outputs):
         if after["loaded"]:
             failures.append("connection %r is still loaded" % name)
     elif not after["loaded"]:
-        failures.append("connection %r is not loaded after adding it" % name)
+        lines = [line for step_lines in outputs for line in step_lines]
+        raise AddFailedError(
+            "Connection %r is not loaded after adding it: pluto rejected the definition. pluto said: %s"
+            % (name, " | ".join(_reason(lines)) or "nothing"),
+            hint="Fix the definition; pluto's messages are in 'pluto_output'", pluto_output=lines)
     else:
         if not after["oriented"]:
             failures.append("pluto cannot tell which end of %r is this host (unoriented): neither left= nor right= is "
@@ -216,21 +233,37 @@ def _verify(request, after, outputs):
         )
 
 
-def ensure_connection(client, request, check_mode=False, records=None):
-    """Gather, plan and (unless ``check_mode``) apply; return the result dict for the module."""
+def ensure_connection(client, request, check_mode=False, records=None, files=None):
+    """Gather, plan and (unless ``check_mode``) apply; return the result dict for the module.
+
+    ``files`` writes and removes the managed definition file; it needs ``write(path, text,
+    backup)`` returning the backup path or None, and ``remove(path)``.
+    """
     status = client.status()
     before = summarise(status, request.name)
+
+    managed = None
+    if request.definition is not None or request.state == "absent":
+        managed = ManagedDefinition(request.name, request.definition, request.definition_path)
 
     conn = None
     differences = []
     if request.state != "absent":
-        unused_config, conn = load_conn(client, request.name)
+        if request.definition is not None:
+            config = managed.validate(client)
+            conn = config.conns[request.name]
+            if managed.changed:
+                managed.check_with_addconn(client)
+        else:
+            unused_config, conn = load_conn(client, request.name)
         if before["loaded"]:
             differences = _definition_differences(request, conn, status, records)
 
-    steps = plan(client, request, before, conn, differences)
+    file_changed = bool(managed and managed.changed)
+    remove_file = bool(request.state == "absent" and managed and managed.removable)
+    steps = plan(client, request, before, conn, differences, file_changed=file_changed)
     result = {
-        "changed": bool(steps),
+        "changed": bool(steps) or file_changed or remove_file,
         "commands": [step.argv for step in steps],
         "plan": [step.to_dict() for step in steps],
         "before": before,
@@ -238,12 +271,15 @@ def ensure_connection(client, request, check_mode=False, records=None):
         "version": client.version,
         "warnings": list(status.get("warnings", [])),
     }
+    if managed is not None and (file_changed or remove_file or request.definition is not None):
+        result["file"] = {"path": managed.path, "before": managed.old_text or "",
+                          "after": "" if remove_file else (managed.text if managed.text is not None else managed.old_text or "")}
     if request.state == "down" and not request.unroute and before["routed"]:
         result["warnings"].append(
             "Connection %r stays routed: traffic that matches it, or the peer, can bring it up again. "
             "Set unroute: true to remove the route as well." % request.name)
 
-    if check_mode or not steps:
+    if check_mode or not result["changed"]:
         result["after"] = _predict_after(before, request) if steps else before
         if not check_mode and records is not None and conn is not None and before["loaded"]:
             # Adopt a connection loaded by something else once its status matched the
@@ -254,6 +290,10 @@ def ensure_connection(client, request, check_mode=False, records=None):
                 records.save()
         return result
 
+    if file_changed:
+        backup = files.write(managed.path, managed.text, request.backup)
+        if backup:
+            result["backup_file"] = backup
     outputs = []
     try:
         for step in steps:
@@ -261,13 +301,52 @@ def ensure_connection(client, request, check_mode=False, records=None):
             if step.action == "add" and records is not None:
                 records.forget(request.name)
         _finish(client, request, conn, steps, outputs, records, result)
-    except LibreswanError as error:
-        # Commands already ran, so the failed task still reports what changed.
-        error.details.setdefault("changed", True)
-        error.details.setdefault("commands", [entry["cmd"] for entry in client.history])
-        error.details.setdefault("before", before)
+    except AddFailedError as error:
+        if file_changed:
+            _roll_back(client, request, before, managed, files, records, error)
+        _annotate(error, client, before)
         raise
+    except LibreswanError as error:
+        _annotate(error, client, before)
+        raise
+    if remove_file:
+        files.remove(managed.path)
     return result
+
+
+def _annotate(error, client, before):
+    # Commands already ran, so the failed task still reports what changed.
+    error.details.setdefault("changed", True)
+    error.details.setdefault("commands", [entry["cmd"] for entry in client.history])
+    error.details.setdefault("before", before)
+
+
+def _roll_back(client, request, before, managed, files, records, error):
+    """Restore the previous file and, when it was loaded, the previous definition and its state."""
+    if managed.old_text is None:
+        files.remove(managed.path)
+    else:
+        files.write(managed.path, managed.old_text, False)
+    restored = ["restored the previous %s" % managed.path if managed.old_text is not None else "removed %s" % managed.path]
+    if before["loaded"]:
+        for child in sorted(summarise(client.status(), request.name)["children"]):
+            client.run(client.argv_delete(child))
+        rc, out, err = client.run(client.argv_add(request.name))
+        restored.append("re-added the previous definition" if rc == 0 else
+                        "re-adding the previous definition failed: %s" % " | ".join(output_lines(out, err)))
+        children = sorted(summarise(client.status(), request.name)["children"])
+        if before["routed"]:
+            for child in children:
+                client.run(client.argv_route(child))
+        if before["up"]:
+            for child in children:
+                client.run(client.argv_initiate(child, True), timeout=request.timeout)
+            restored.append("re-initiated it")
+        if records is not None:
+            records.forget(request.name)
+            records.save()
+    error.message = "%s. Rolled back: %s" % (error.message.rstrip("."), ", ".join(restored))
+    error.details["rolled_back"] = True
 
 
 def _finish(client, request, conn, steps, outputs, records, result):

@@ -110,6 +110,9 @@ class LibreswanClient(object):
     def argv_checkconfig(self):
         return self.addconn_argv("--checkconfig")
 
+    def argv_checkconfig_file(self, path):
+        return [self.ipsec, "addconn", "--config", path, "--checkconfig"]
+
     def argv_delete(self, name):
         return self.whack_argv("--name", name, "--delete")
 

@@ -36,10 +36,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import bisect
 import ipaddress
 import re
 
-from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import ValidationError
+from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import LibreswanError, ValidationError
 
 __all__ = [
     "SECRET_KINDS",
@@ -195,8 +196,8 @@ class ParsedSecrets(object):
     def secret_texts(self):
         """Return every text form of every secret in the file, for Ansible's no_log values."""
         texts = []
-        for entry in self.entries:
-            texts.extend(entry.secret_texts)
+        for record in self.records:
+            texts.extend(getattr(record, "secret_texts", []))
         return texts
 
 
@@ -424,7 +425,7 @@ def normalize_selector(text):
     case and without trailing dots (Libreswan's id_eq()); others compare as written.
     """
     try:
-        return str(ipaddress.ip_address(u"%s" % text))
+        return str(ipaddress.ip_address(text))
     except ValueError:
         pass
     if text in ("%any", "%any6") or "=" in text or text.startswith("@#") or text.startswith("@["):
@@ -516,65 +517,66 @@ def parse_secrets(data, path="<secrets>"):
     lexer = _Lexer(data)
 
     def line_of(offset):
-        low, high = 0, len(line_starts) - 1
-        while low < high:
-            middle = (low + high + 1) // 2
-            if line_starts[middle] <= offset:
-                low = middle
-            else:
-                high = middle - 1
-        return low + 1
+        return bisect.bisect_right(line_starts, offset)
 
     def problem(offset, message, severity="error"):
         parsed.problems.append(SecretsProblem(path, line_of(offset), message, severity))
 
     discarded = lexer.flushline()
     if discarded:
-        problem(discarded[0].start, "the file starts with an indented line (a continuation without a record)")
-        parsed.records.append(_Orphan(discarded))
+        problem(discarded[0].start, "the file starts with an indented line, which pluto discards")
+        parsed.records.append(_Orphan(data, discarded))
 
+    current = None
     while True:
         leftovers = lexer.flushline()
-        if parsed.records and isinstance(parsed.records[-1], (SecretEntry, IncludeDirective)):
-            record = parsed.records[-1]
-            record.end = max(record.end, lexer.last_end) if leftovers or record.end else lexer.last_end
-            if isinstance(record, SecretEntry) and leftovers and record.kind is not None:
-                record.sensitive.append((leftovers[0].start, leftovers[-1].end))
-                record.secret_texts.extend(_text(token.text) for token in leftovers)
+        if current is not None:
+            current.end = lexer.last_end
+            if leftovers and isinstance(current, SecretEntry):
+                _hide_leftovers(data, current, leftovers)
         if lexer.boundary == _FILE:
             break
         lexer.boundary = None
         lexer.shift()
         first = lexer.token
         if lexer.token_is_word(b"include"):
-            include = IncludeDirective(path, line_of(first.start), first.start)
-            parsed.records.append(include)
-            include.end = first.end
+            current = IncludeDirective(path, line_of(first.start), first.start)
+            parsed.records.append(current)
             if not lexer.shift():
                 problem(first.start, "include directive without a file name")
                 continue
             pattern = lexer.token
-            include.end = pattern.end
             lexer.shift()
             if lexer.boundary is None:
                 problem(first.start, "malformed include directive: more than one file name (pluto ignores it)")
                 continue
-            include.pattern = pattern.text
+            current.pattern = pattern.text
             continue
-        entry = SecretEntry(path, line_of(first.start), first.start)
-        entry.end = first.end
-        parsed.records.append(entry)
-        _parse_entry(lexer, entry, problem)
+        current = SecretEntry(path, line_of(first.start), first.start)
+        parsed.records.append(current)
+        _parse_entry(lexer, current, problem)
     return parsed
+
+
+def _hide_leftovers(data, entry, leftovers):
+    """Mark tokens that pluto discards after an entry's secret type as possibly secret."""
+    if entry.kind is None:
+        return
+    start = entry.secret_token.start if entry.secret_token is not None else leftovers[0].start
+    entry.sensitive.append((leftovers[0].start, leftovers[-1].end))
+    for text in [_text(token.text) for token in leftovers] + [_text(data[start:leftovers[-1].end])]:
+        if text not in entry.secret_texts:
+            entry.secret_texts.append(text)
 
 
 class _Orphan(object):
     """Tokens pluto discards at the start of a file; they may hold secret material."""
 
-    def __init__(self, tokens):
+    def __init__(self, data, tokens):
         self.start = tokens[0].start
         self.end = tokens[-1].end
         self.sensitive = [(self.start, self.end)]
+        self.secret_texts = [_text(token.text) for token in tokens] + [_text(data[self.start:self.end])]
 
 
 def _parse_entry(lexer, entry, problem):
@@ -582,30 +584,27 @@ def _parse_entry(lexer, entry, problem):
         if lexer.token_is(b":"):
             lexer.shift()
             _parse_secret(lexer, entry, problem)
-            entry.end = max(entry.end, lexer.last_end)
             return
         entry.selectors.append(lexer.token)
         if not lexer.shift():
             entry.problem = "the record ends before the ':' that separates indexes and secret"
             problem(entry.start, entry.problem)
-            entry.end = lexer.last_end
             return
 
 
 def _parse_secret(lexer, entry, problem):
     token = lexer.token
     if token is None:
+        # pluto 4.10 and 5.2 read a NULL token here; never write such a record.
         entry.problem = "the record ends after ':' without a secret type"
         problem(entry.start, entry.problem)
         return
-    entry.kind = _text(token.text).upper()
+    entry.kind = _text(token.text.upper())
     if entry.kind not in SECRET_KINDS:
         entry.problem = "pluto ignores this entry: %s is not a secret type it reads (only %s)" % (
             _describe_keyword(entry.kind), ", ".join(SECRET_KINDS))
         problem(entry.start, entry.problem, severity="warning")
-        entry.sensitive.append((token.end, _record_end(lexer)))
         return
-    after_keyword = token.end
     if not lexer.shift():
         entry.problem = "the %s entry has no secret" % entry.kind
         problem(entry.start, entry.problem)
@@ -614,7 +613,6 @@ def _parse_secret(lexer, entry, problem):
         if lexer.token.quote not in (b'"', b"'"):
             entry.problem = "the PPK ID of a PPKS entry must be quoted"
             problem(entry.start, entry.problem)
-            entry.sensitive.append((after_keyword, _record_end(lexer)))
             return
         entry.ppk_id = _text(lexer.token.text)
         if not lexer.shift():
@@ -627,6 +625,9 @@ def _parse_secret(lexer, entry, problem):
     entry.secret_texts.append(_text(secret_token.text))
     value, reason = decode_secret_token(secret_token)
     if reason is not None:
+        quote = _typographic_quote(secret_token.text)
+        if quote:
+            reason = "it starts with the typographic quote %s, which pluto does not treat as a quote" % quote
         entry.problem = "pluto ignores this entry: the %s secret is malformed (%s)" % (entry.kind, reason)
         problem(entry.start, entry.problem)
         return
@@ -641,18 +642,23 @@ def _parse_secret(lexer, entry, problem):
             entry.secret_texts.append(form)
 
 
+# Quotation marks that word processors substitute for " and '.
+_TYPOGRAPHIC_QUOTES = (u"\u201c", u"\u201d", u"\u201e", u"\u2018", u"\u2019", u"\u201a", u"\u00ab", u"\u00bb")
+
+
+def _typographic_quote(text):
+    first = _text(text)[:1]
+    if first in _TYPOGRAPHIC_QUOTES:
+        return "U+%04X" % ord(first)
+    return None
+
+
 def _describe_keyword(kind):
     if kind in ("RSA", "ECDSA"):
         return "%s (private keys are kept in the NSS database since Libreswan 4.0)" % kind
     if kind == "PIN":
         return "PIN (smartcards are configured through NSS)"
     return repr(kind)
-
-
-def _record_end(lexer):
-    """Consume the rest of the record and return the end offset of its last token."""
-    lexer.flushline()
-    return lexer.last_end
 
 
 # Queries and edits
@@ -670,8 +676,6 @@ def find_matches(parsed, identity):
         if entry.kind != kind or selector_key(entry.selector_texts) != key:
             continue
         if kind == "PPKS" and ppk_id is not None and entry.ppk_id not in (None, ppk_id):
-            continue
-        if entry.problem is not None and entry.kind is None:
             continue
         matches.append(entry)
     return matches
@@ -724,24 +728,31 @@ def set_entry(parsed, selectors, kind, secret, ppk_id=None):
     token replaced, a broken one is rewritten as a whole. Further matches are
     removed with their lines. Without a match the entry is appended. ``summary``
     has ``action`` (``unchanged``, ``updated``, ``repaired`` or ``added``) and
-    ``removed`` (the number of duplicate entries removed).
+    ``removed`` (the number of duplicate entries removed). The new bytes are
+    parsed again, and LibreswanError is raised unless pluto would read exactly
+    ``secret`` for this identity.
     """
     identity = entry_identity(kind, selectors, ppk_id)
     line = render_entry(selectors, kind, secret, ppk_id)
     data = parsed.data
     matches = find_matches(parsed, identity)
-    edits = []
     if not matches:
         prefix = b"\n" if data and not data.endswith(b"\n") else b""
         new_data = data + prefix + line + b"\n"
+        _verify(new_data, parsed.path, identity, secret)
         return new_data, {"action": "added", "removed": 0}
 
+    edits = []
     first = matches[0]
     if first.valid and first.secret == secret:
         action = "unchanged"
     elif first.valid:
         action = "updated"
-        edits.append((first.secret_token.start, first.secret_token.end, encode_secret(secret)))
+        token = first.secret_token
+        replacement = encode_secret(secret)
+        if _touches_next_token(data, token.end):
+            replacement += b" "
+        edits.append((token.start, token.end, replacement))
     else:
         action = "repaired"
         edits.append((first.start, first.end, line))
@@ -750,7 +761,27 @@ def set_entry(parsed, selectors, kind, secret, ppk_id=None):
         edits.append((start, end, b""))
     new_data = _apply(data, edits)
     _check_line_lengths(new_data)
+    _verify(new_data, parsed.path, identity, secret)
     return new_data, {"action": action, "removed": len(matches) - 1}
+
+
+def _touches_next_token(data, offset):
+    """Tell whether a non-blank character follows ``offset`` directly on the same line."""
+    newline = data.find(b"\n", offset)
+    rest = data[offset:] if newline == -1 else data[offset:newline]
+    rest = rest.rstrip(_SPACES)
+    return bool(rest) and rest[:1] not in (b" ", b"\t")
+
+
+def _verify(new_data, path, identity, secret):
+    reparsed = parse_secrets(new_data, path)
+    matches = [entry for entry in find_matches(reparsed, identity) if entry.valid]
+    if len(matches) != 1 or matches[0].secret != secret:
+        raise LibreswanError(
+            "Internal error: the edited secrets file %s would not give pluto the requested secret; nothing was written"
+            % path,
+            hint="Report this together with the file's layout (without its secrets)",
+        )
 
 
 def remove_entries(parsed, selectors, kind, ppk_id=None):
@@ -796,7 +827,7 @@ def redact(parsed, fingerprint):
 def _merge(edits):
     merged = []
     for start, end, replacement in sorted(edits, key=lambda edit: edit[0]):
-        if merged and start < merged[-1][1]:
+        if merged and (start < merged[-1][1] or (start == merged[-1][1] and replacement == merged[-1][2] == b"<hidden>")):
             previous = merged[-1]
             merged[-1] = (previous[0], max(previous[1], end), b"<hidden>")
             continue

@@ -76,16 +76,19 @@ options:
       - Name of the connection, as in the C(conn NAME) section of the configuration.
       - A connection split by C(leftsubnets=) or C(rightsubnets=) is addressed by this base name
         and every child (C(NAME/1x0), ...) is handled.
-      - Letters, digits and C(. _ - @ + : ~ %) only; names with blanks, quotes, C(#), C(=), braces,
-        brackets, shell characters or a leading C(-) are rejected before anything runs.
+      - "Letters, digits and C(. _ - @ + : ~ %) only. Names with blanks, quotes, C(#), C(=), braces,
+        brackets, shell characters or a leading C(-) are rejected before anything runs."
     type: str
     required: true
   state:
     description:
       - The state to bring the connection to; see the description above for what each one
         guarantees.
+      - C(rendered) only renders I(definition) and returns the text in C(rendered) and the commands a
+        real run would make on a host where the connection is not loaded yet; it touches nothing
+        and needs no pluto.
     type: str
-    choices: [present, up, down, routed, ondemand, absent]
+    choices: [present, up, down, routed, ondemand, absent, rendered]
     default: present
   force:
     description:
@@ -97,7 +100,7 @@ options:
     description:
       - For I(state=up), wait until pluto reports the outcome of the negotiation and fail unless
         every child has an established Child SA.
-      - C(false) is C(ipsec auto --asynchronous --up): the negotiation is started and the task
+      - C(false) is C(ipsec auto --asynchronous --up). The negotiation is started and the task
         returns at once, reporting a change.
     type: bool
     default: true
@@ -116,6 +119,36 @@ options:
   verbose:
     description:
       - Return pluto's messages for every command that ran in C(output).
+    type: bool
+    default: false
+  definition:
+    description:
+      - The connection's keywords, as a dict. When given, the module renders C(conn NAME) with
+        them to its own file, I(definition_path), and loads that definition.
+      - Values are strings, numbers, booleans (written C(yes)/C(no)) or lists (C(leftsubnets) and
+        C(rightsubnets) are written as C({a b}), other lists comma-separated). A value of C(null)
+        leaves the keyword out. Values with blanks or C(#) are double-quoted; a value with a double
+        quote or a line break is rejected, because ipsec.conf has no way to write it.
+      - Before the file is replaced, the whole configuration as it would be is checked by the
+        collection's parser and by C(ipsec addconn --checkconfig) on a copy. An invalid definition
+        fails with the keyword and the reason, and the old file stays as it was.
+      - When the file changes and the connection is loaded, it is replaced. If pluto rejects the
+        new definition at add time, the previous file is restored, the previous definition is
+        added again (routed and initiated again when it was), and the task fails with pluto's
+        reason.
+    type: dict
+  definition_path:
+    description:
+      - The file that holds the rendered definition. It must be read by I(config) through an
+        C(include) line. Written through a temporary file and a rename, keeping the owner, mode and
+        SELinux context of the file it replaces.
+      - With I(state=absent), this file is removed when it exists and starts with the header this
+        module writes; a file the module did not write is never removed.
+      - Defaults to C(/etc/ipsec.d/NAME.conf).
+    type: path
+  backup:
+    description:
+      - Keep a timestamped copy of the previous definition file when it is replaced.
     type: bool
     default: false
 notes:
@@ -157,6 +190,31 @@ EXAMPLES = r"""
   ipsec.libreswan.ipsec_connection:
     name: west-east
     state: absent
+
+- name: Define a subnet-to-subnet connection in /etc/ipsec.d/branch.conf and bring it up
+  ipsec.libreswan.ipsec_connection:
+    name: branch
+    state: up
+    backup: true
+    definition:
+      left: 198.51.100.1
+      leftid: "@hq"
+      leftsubnets: [203.0.113.0/28, 203.0.113.16/28]
+      right: 198.51.100.2
+      rightid: "@branch"
+      rightsubnet: 203.0.113.128/28
+      authby: secret
+      ikev2: insist
+
+- name: Show the text a definition renders to, without a host
+  ipsec.libreswan.ipsec_connection:
+    name: branch
+    state: rendered
+    definition:
+      left: 198.51.100.1
+      right: 198.51.100.2
+      authby: secret
+  delegate_to: localhost
 """
 
 RETURN = r"""
@@ -201,6 +259,14 @@ version:
   returned: when pluto reports it
   type: str
   sample: "4.10"
+rendered:
+  description: The text of the definition file.
+  returned: when I(state=rendered)
+  type: str
+backup_file:
+  description: Path of the copy of the previous definition file.
+  returned: when I(backup=true) and the file was replaced
+  type: str
 output:
   description: pluto's messages for each command that ran, without 4.x's numeric prefixes.
   returned: when I(verbose=true) and a command ran
@@ -210,11 +276,15 @@ output:
 
 from ansible.module_utils.basic import AnsibleModule
 
+import os
+import tempfile
+
 from ansible_collections.ipsec.libreswan.plugins.module_utils._connection import (
     STATES,
     ConnectionRequest,
     ensure_connection,
 )
+from ansible_collections.ipsec.libreswan.plugins.module_utils._render import render_conn
 from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import LibreswanError
 from ansible_collections.ipsec.libreswan.plugins.module_utils._fingerprint import DefinitionRecords
 from ansible_collections.ipsec.libreswan.plugins.module_utils._names import validate_connection_name
@@ -224,7 +294,7 @@ from ansible_collections.ipsec.libreswan.plugins.module_utils._runner import Lib
 def argument_spec():
     return dict(
         name=dict(type="str", required=True),
-        state=dict(type="str", default="present", choices=list(STATES)),
+        state=dict(type="str", default="present", choices=list(STATES) + ["rendered"]),
         config=dict(type="path", default="/etc/ipsec.conf"),
         ctlsocket=dict(type="path", default="/run/pluto/pluto.ctl"),
         force=dict(type="bool", default=False),
@@ -232,14 +302,71 @@ def argument_spec():
         timeout=dict(type="int", default=60),
         unroute=dict(type="bool", default=False),
         verbose=dict(type="bool", default=False),
+        definition=dict(type="dict"),
+        definition_path=dict(type="path"),
+        backup=dict(type="bool", default=False),
     )
 
 
+class ModuleFiles(object):
+    """Write and remove the definition file with AnsibleModule's atomic_move and backup_local."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def write(self, path, text, backup):
+        directory = os.path.dirname(path) or "."
+        if not os.path.isdir(directory):
+            raise LibreswanError("Cannot write %s: directory %s does not exist" % (path, directory),
+                                 hint="Create the directory, or set definition_path")
+        backup_file = self._module.backup_local(path) if backup and os.path.exists(path) else None
+        try:
+            handle, temporary = tempfile.mkstemp(prefix=".%s." % os.path.basename(path), dir=directory)
+            with os.fdopen(handle, "w") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+            if not os.path.exists(path):
+                os.chmod(temporary, 0o644)
+        except (IOError, OSError) as error:
+            raise LibreswanError("Cannot write %s: %s" % (path, error.strerror or error),
+                                 hint="Check that the directory is writable; nothing was changed")
+        # atomic_move keeps the owner, mode and SELinux context of the file it replaces.
+        self._module.atomic_move(temporary, path)
+        return backup_file
+
+    def remove(self, path):
+        try:
+            os.unlink(path)
+        except OSError as error:
+            if error.errno != 2:
+                raise LibreswanError("Cannot remove %s: %s" % (path, error.strerror))
+
+
 def _diff(result):
-    return {
+    diffs = [{
+        "before_header": "run-time state",
+        "after_header": "run-time state",
         "before": {"state": result["before"]},
         "after": {"state": result["after"], "definition_differences": result["differences"]},
-    }
+    }]
+    if "file" in result:
+        diffs.append({
+            "before_header": result["file"]["path"],
+            "after_header": result["file"]["path"],
+            "before": result["file"]["before"],
+            "after": result["file"]["after"],
+        })
+    return diffs
+
+
+def render(module):
+    params = module.params
+    if not params["definition"]:
+        module.fail_json(msg="state=rendered needs definition: give the connection's keywords")
+    text = render_conn(params["name"], params["definition"])
+    add = ["ipsec", "addconn", "--ctlsocket", params["ctlsocket"], "--config", params["config"], params["name"]]
+    return {"changed": False, "rendered": text, "commands": [add]}
 
 
 def run(module):
@@ -249,14 +376,19 @@ def run(module):
     if params["timeout"] <= 0:
         module.fail_json(msg="Invalid timeout %r: give a number of seconds greater than 0" % params["timeout"])
 
+    if params["state"] == "rendered":
+        return render(module)
+
     runner = ModuleRunner(module)
     client = LibreswanClient(runner, ipsec=runner.find("ipsec"), ctlsocket=params["ctlsocket"], config=params["config"])
     records = DefinitionRecords(params["ctlsocket"])
     request = ConnectionRequest(
         params["name"], state=params["state"], force=params["force"], wait=params["wait"],
-        timeout=params["timeout"], unroute=params["unroute"],
+        timeout=params["timeout"], unroute=params["unroute"], definition=params["definition"],
+        definition_path=params["definition_path"], backup=params["backup"],
     )
-    result = ensure_connection(client, request, check_mode=module.check_mode, records=records)
+    result = ensure_connection(client, request, check_mode=module.check_mode, records=records,
+                               files=ModuleFiles(module))
     for warning in result.pop("warnings", []):
         module.warn(warning)
     outputs = result.pop("output", None)
@@ -264,6 +396,7 @@ def run(module):
         result["output"] = outputs
     if module._diff:
         result["diff"] = _diff(result)
+    result.pop("file", None)
     return result
 
 
