@@ -6,13 +6,14 @@
 # without notice.
 """Replace a file atomically, so readers see either the old or the new content.
 
-The new content goes to a temporary file in the target's directory (created
-with mode 0600 by mkstemp, so a secret is never readable by others, not even
-briefly). The data is fsynced, the owner, group, mode and SELinux label of the
-file being replaced are copied (a new file gets ``default_mode`` and the label
-the policy gives files created in that directory), the temporary file is
-renamed over the target and the directory is fsynced. On any failure the
-temporary file is removed and the target is left as it was.
+The new content goes to a temporary file in the target's directory. mkstemp
+creates it with mode 0600, so a secret is never readable by others, not even
+briefly. The data is fsynced and the owner, group, mode and SELinux label of
+the file being replaced are copied to the temporary file. A new file gets
+``default_mode`` and the label that the policy gives files created in that
+directory. Then the temporary file is renamed over the target and the
+directory is fsynced. On any failure the temporary file is removed and the
+target is left as it was.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -10,11 +10,18 @@ Text in, data out: no commands run and nothing is written. Files are read
 through a reader object (``FileReader`` for the disk, ``MemoryReader`` for
 tests), so the same code checks a file before it is written.
 
-The rules follow the lexer and loader of Libreswan 4.10 and 5.2, checked
-against both programs; 3.x is read with the 4.x rules and its own keyword
-table. Every problem is collected, not only the first one: ``Config.errors``
-are problems Libreswan rejects (the whole file set, or one conn), and
-``Config.fatal_errors`` the subset that makes ``addconn`` load nothing at all.
+The rules follow the scanner and loader of Libreswan 4.10 and 5.2, and were
+checked against both programs. 3.x is read with the 4.x rules and its own
+keyword table. Every problem is collected, not only the first one:
+``Config.errors`` are problems Libreswan rejects (the whole file set, or one
+conn), and ``Config.fatal_errors`` the subset that makes ``addconn`` load
+nothing at all.
+
+NOTE: for 5.3 and later only the keyword table and the rejected bare left/right
+keyword (such as subnet=) differ from 5.2; other changes of those releases are
+not modelled. Values are checked by type (yes/no, durations, numbers, the word
+lists in _keywords.py), not by meaning, so an address or a proposal string that
+Libreswan rejects later passes here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -44,14 +51,13 @@ __all__ = [
     "parse_config_text",
 ]
 
-# Libreswan's include stack holds 10 files: the main file and 9 nested levels.
+# Libreswan's include stack has room for 10 files: the main file and 9 nested levels.
 DEFAULT_MAX_INCLUDE_DEPTH = 10
 
 # 4.x stops expanding also= after this many references (ALSO_LIMIT in 4.10).
 _ALSO_LIMIT = 32
 
 _SECTION_WORDS = ("config", "setup", "conn", "include", "version")
-_CHILD_NAME = re.compile(r"^(.*)/(\d+)x(\d+)$")
 _GLOB_MAGIC = re.compile(r"[*?[]")
 _DIGITS = re.compile(r"^[0-9]+$")
 _PERCENT = re.compile(r"^[0-9]+%$")
@@ -84,7 +90,7 @@ class Conn(object):
     merges them (including sections reached through other sections).
     ``children`` lists the names pluto gives the conn when leftsubnets= or
     rightsubnets= split it ("name/1x0"), and is empty otherwise. ``problems``
-    holds the problems found while loading this conn.
+    lists the problems found while loading this conn.
     """
 
     def __init__(self, name, file, line, keywords):
@@ -99,8 +105,10 @@ class Conn(object):
         self._by_setting = {}
 
     def get(self, key, default=None):
-        """Return the value of ``key`` or ``default``; an alias finds the same setting
-        (``get("salifetime")`` also returns a value written as keylife=)."""
+        """Return the value of ``key``, or ``default`` when it is not set.
+
+        An alias finds the same setting: ``get("salifetime")`` also returns a value written as keylife=.
+        """
         key = key.lower()
         setting = self.settings.get(key)
         if setting is None:
@@ -119,7 +127,12 @@ class Conn(object):
 
 
 class Config(object):
-    """The parsed configuration: ``config setup``, the conns and every problem found."""
+    """The parsed configuration: ``config setup``, the conns and every problem found.
+
+    ``fatal_errors`` lists the errors that make addconn load nothing from the file set
+    (a syntax error, an unknown keyword). ``rules`` names the release whose rules were
+    applied ("4.10", or "5.x" when only the series is known).
+    """
 
     def __init__(self, version, keywords):
         self.version = version
@@ -146,8 +159,8 @@ class Config(object):
             raise ConfigError(errors)
 
     def conn(self, name):
-        """Return the Conn called ``name``, or the conn a child name such as "name/1x0"
-        belongs to; return None when there is neither."""
+        """Return the Conn called ``name`` or the conn that a child name such as "name/1x0"
+        belongs to. Return None when there is neither."""
         conn = self.conns.get(name)
         if conn is not None:
             return conn
@@ -181,8 +194,8 @@ class FileReader(object):
 class MemoryReader(object):
     """Serve configuration files from a dict of absolute path -> text.
 
-    Parent directories of every file exist implicitly; ``directories`` adds
-    empty ones.
+    Parent directories of every file exist implicitly, and ``directories``
+    adds empty ones.
     """
 
     def __init__(self, files, directories=()):
@@ -229,8 +242,9 @@ def parse_config(path, version="4", cwd=None, max_include_depth=DEFAULT_MAX_INCL
     ``version`` ("3", "4", "5", or a release such as "4.10") selects the rules.
     Relative paths, for the file itself and for include lines, are resolved
     against ``cwd`` (default: the current directory), because addconn resolves
-    them against its working directory (checked with 4.10 and 5.2), even
-    though ipsec.conf(5) says "relative to the including file".
+    them against its working directory (checked with 4.10 and 5.2). The
+    ipsec.conf(5) page of both releases describes them as relative to the
+    including file, which the programs do not do.
     """
     reader = reader or FileReader()
     cwd = cwd or os.getcwd()
@@ -246,7 +260,7 @@ def parse_config(path, version="4", cwd=None, max_include_depth=DEFAULT_MAX_INCL
 
 def parse_config_text(text, filename="<text>", version="4", cwd=None,
                       max_include_depth=DEFAULT_MAX_INCLUDE_DEPTH, reader=None):
-    """Parse ipsec.conf text; include lines are read through ``reader`` (default: the disk).
+    """Parse ipsec.conf text and read its include lines through ``reader`` (default: the disk).
 
     See parse_config for ``version`` and ``cwd``.
     """
@@ -258,7 +272,7 @@ def _reason(exc):
     return exc.strerror or str(exc)
 
 
-# Lexing helpers. Each follows one rule of Libreswan's flex scanner; flex takes
+# Lexing helpers. Each follows one rule of Libreswan's flex scanner. Flex takes
 # the longest match and, on a tie, the rule listed first.
 
 
@@ -278,8 +292,8 @@ def _word_end(line, pos):
 def _comment_wins(line, pos):
     """Tell whether a '#' at ``pos`` starts a comment.
 
-    The comment rule and the keyword rule both match "#word"; the comment wins
-    only when it is longer, that is when a blank, '=' or '"' follows the '#'
+    The comment rule and the keyword rule both match "#word", and the comment
+    wins only when it is longer: when a blank, '=' or '"' follows the '#'
     somewhere on the line. "#note" after a value is therefore an unknown keyword.
     """
     return len(line) - pos > _word_end(line, pos) - pos
@@ -289,7 +303,7 @@ def _lex_value(line, pos, series):
     """Read a value the way the scanner's VALUE state does.
 
     Returns (value, end, form) with form "empty", "quoted", "braced", "raw" or,
-    in 4.x, "integer". Quotes and braces are removed; there are no escapes.
+    in 4.x, "integer". Quotes and braces are removed, and there are no escapes.
     """
     pos = _skip_blanks(line, pos)
     if pos >= len(line):
@@ -297,7 +311,7 @@ def _lex_value(line, pos, series):
     candidates = []
     if series < 5:
         end = pos
-        while end < len(line) and line[end].isdigit() and line[end] in "0123456789":
+        while end < len(line) and line[end] in "0123456789":
             end += 1
         if end > pos:
             candidates.append((end - pos, 0, line[pos:end], "integer"))
@@ -355,10 +369,11 @@ def _trailing_text(line, pos):
 
 
 def _trailing_message(token, after):
+    """Describe text found after a complete statement."""
     if token.startswith("#"):
-        return ("'%s' after %s is not a comment: Libreswan reads '#' as a comment only when a blank "
-                "follows somewhere on the line; write '# %s'" % (token, after, token[1:]))
-    return ("unexpected '%s' after %s; a value that contains blanks must be in double quotes" % (token, after))
+        return ("'%s' after %s is not a comment, because Libreswan reads '#' as a comment only when a blank "
+                "follows somewhere on the line. Write '# %s'" % (token, after, token[1:]))
+    return "unexpected '%s' after %s: a value that contains blanks must be in double quotes" % (token, after)
 
 
 # Include patterns: glob(3) with GLOB_ERR, plus GLOB_BRACE before 5.0.
@@ -394,6 +409,7 @@ def _expand_braces(pattern):
 
 
 def _component_regex(component):
+    """Translate one path component of a glob(3) pattern into a regular expression."""
     out = []
     index = 0
     while index < len(component):
@@ -432,7 +448,7 @@ def _glob(reader, pattern):
     """Expand one pattern like glob(3) with GLOB_ERR.
 
     Returns (sorted paths, None), or ([], (directory, reason)) when a directory
-    on the way cannot be read; glob(3) then aborts the whole pattern.
+    on the way cannot be read, because glob(3) then aborts the whole pattern.
     """
     if not _GLOB_MAGIC.search(pattern):
         return ([pattern] if reader.exists(pattern) else []), None
@@ -484,17 +500,18 @@ class _Entry(object):
 class _Section(object):
     """A 'config setup' or 'conn NAME' section with its statements in file order."""
 
-    def __init__(self, kind, name, file, line, text):
+    def __init__(self, kind, name, file, line, text, read):
         self.kind = kind
         self.name = name
         self.file = file
         self.line = line
         self.text = text
+        # Counts file reads, so a file included twice gives its sections a different number.
+        self.read = read
         self.entries = []
         self.comments = []
         self.ignored = False
-        self.read = 0
-        # (entry, message) pairs that make Libreswan refuse to load this conn
+        # (entry, reason, fix) for values that make Libreswan reject this conn when it loads it.
         self.load_errors = []
 
     @property
@@ -503,7 +520,7 @@ class _Section(object):
 
 
 class _Value(object):
-    """A setting while a conn is loaded; ``assigned`` is "default" or "set" as in Libreswan."""
+    """A setting while a conn is loaded. ``assigned`` is "default" or "set", as in Libreswan."""
 
     __slots__ = ("entry", "setting", "assigned")
 
@@ -513,12 +530,30 @@ class _Value(object):
         self.assigned = assigned
 
 
+class _Line(object):
+    """The line being read, to report problems at its place."""
+
+    def __init__(self, parser, path, number, raw, section):
+        self.parser = parser
+        self.path = path
+        self.number = number
+        self.raw = raw
+        self.label = section.label if section is not None else None
+
+    def error(self, message, fatal=False):
+        self.parser.problem(self.path, self.number, self.raw, message, section=self.label, fatal=fatal)
+
+    def warning(self, message):
+        self.parser.problem(self.path, self.number, self.raw, message, section=self.label, severity="warning")
+
+
 class _Parser(object):
     """Read the main file and its includes into sections, then load the conns."""
 
     def __init__(self, version, reader, cwd, max_include_depth):
         self.keywords = Keywords(version)
         self.series = self.keywords.series
+        self.release = self.keywords.release()
         self.reader = reader
         self.cwd = cwd
         self.max_include_depth = max_include_depth
@@ -528,8 +563,8 @@ class _Parser(object):
         self.setup_sections = 0
         self.seen_statement = False
         if self.keywords.major > 5:
-            self.problem("", 0, "", "Libreswan %d is newer than the rules of this collection; "
-                         "the 5.x rules are used" % self.keywords.major, severity="warning")
+            self.problem("", 0, "", "Libreswan %d is newer than the rules of this collection, so the 5.x rules "
+                         "are used" % self.keywords.major, severity="warning")
 
     def problem(self, file, line, text, message, section=None, severity="error", fatal=False, conn=None):
         problem = ConfigProblem(file, line, text, message, section=section, severity=severity)
@@ -545,22 +580,22 @@ class _Parser(object):
         _Loader(self).load()
         return self.config
 
-    # Reading files.
+    # Files and top-level lines
 
     def parse_file(self, path, text, depth):
         if path not in self.config.files:
             self.config.files.append(path)
         self.reads += 1
-        read = self.reads
         lines = text.split("\n")
         ends_with_newline = text.endswith("\n")
         if ends_with_newline:
             lines.pop()
         if "\r" in text:
             number = next(index for index, line in enumerate(lines, 1) if "\r" in line)
-            self.problem(path, number, lines[number - 1],
-                         "the file has Windows (CRLF) line endings; Libreswan keeps the carriage return "
-                         "in names and values, so convert the file to Unix (LF) line endings")
+            self.problem(path, number, lines[number - 1], "the file has Windows (CRLF) line endings: Libreswan "
+                         "keeps the carriage return in names and values, so convert the file to Unix (LF) "
+                         "line endings")
+
         section = None
         swallow = None
         for number, raw in enumerate(lines, 1):
@@ -571,181 +606,185 @@ class _Parser(object):
             stripped = raw.lstrip(_BLANKS)
             if not stripped:
                 continue
+            # A comment line needs its newline. Without it, _comment_wins decides.
             last_without_newline = number == len(lines) and not ends_with_newline
             if stripped[0] == "#" and not last_without_newline:
                 continue
+            line = _Line(self, path, number, raw, section)
             if raw[0] in _BLANKS:
-                swallow = self.body_line(path, number, raw, section)
+                swallow = self.body_line(line, section)
             else:
-                section = self.top_line(path, number, raw, section, depth)
-                if section is not None:
-                    section.read = read
+                section = self.top_line(line, section, depth)
 
-    def top_line(self, path, number, raw, section, depth):
-        """Handle a line that starts in column 0; return the section that is open afterwards."""
+    def top_line(self, line, section, depth):
+        """Handle a line that starts in column 0 and return the section that is open afterwards."""
+        raw = line.raw
         if raw[0] == "#" and _comment_wins(raw, 0):
             return section
         if raw[0] in '="':
-            self.problem(path, number, raw, "unexpected '%s' at the start of a line" % raw[0],
-                         section=section and section.label, fatal=True)
+            line.error("unexpected '%s' at the start of a line" % raw[0], fatal=True)
             return section
+
         end = _word_end(raw, 0)
         word = raw[:end]
         first_statement = not self.seen_statement
         self.seen_statement = True
         if word == "config":
-            return self.config_line(path, number, raw, end)
+            return self.config_line(line, end)
         if word == "conn":
-            return self.conn_line(path, number, raw, end)
+            return self.conn_line(line, end)
         if word == "include":
-            self.include_line(path, number, raw, end, depth)
+            self.include_line(line, end, depth)
             return None
         if word == "version":
-            self.version_line(path, number, raw, end, first_statement and depth == 0)
+            self.version_line(line, end, first_statement and depth == 0)
             return section
-        self.column_zero_line(path, number, raw, word, end, section)
+        self.column_zero_line(line, word, end, section)
         return section
 
-    def config_line(self, path, number, raw, end):
+    def config_line(self, line, end):
+        raw = line.raw
         start = _skip_blanks(raw, end)
         second = raw[start:_word_end(raw, start)]
+        line.label = "config setup"
         if second != "setup":
-            self.problem(path, number, raw, "expected 'config setup', found 'config %s'" % second, fatal=True)
+            line.error("expected 'config setup', found 'config %s'" % second, fatal=True)
         else:
             trailing = _trailing_text(raw, _word_end(raw, start))
             if trailing:
-                self.problem(path, number, raw, _trailing_message(trailing[1], "'config setup'"), fatal=True)
-        section = _Section("setup", None, path, number, raw)
+                line.error(_trailing_message(trailing[1], "'config setup'"), fatal=True)
+
+        section = _Section("setup", None, line.path, line.number, raw, self.reads)
         self.setup_sections += 1
         if self.setup_sections > 1 and self.series < 5:
             # 4.10 links the first keyword of a second 'config setup' to nothing, which loses all of them.
             section.ignored = True
-            self.problem(path, number, raw, "second 'config setup' section: Libreswan %s ignores every "
-                         "keyword in it; merge it into the first one" % self.keywords.release(),
-                         section="config setup", severity="warning")
+            line.warning("second 'config setup' section: Libreswan %s ignores every keyword in it, so merge it "
+                         "into the first one" % self.release)
         self.sections.append(section)
         return section
 
-    def conn_line(self, path, number, raw, end):
-        name, stop, form = _lex_value(raw, end, self.series)
+    def conn_line(self, line, end):
+        name, stop, form = _lex_value(line.raw, end, self.series)
         if form == "empty":
-            self.problem(path, number, raw, "'conn' needs a name", fatal=True)
+            line.error("missing conn name after 'conn'", fatal=True)
             return None
+        line.label = "conn %s" % name
         if form == "integer":
-            self.problem(path, number, raw, "conn name '%s' is only digits, which Libreswan %s rejects as a "
-                         "syntax error; add a letter or quote it" % (name, self.keywords.release()), fatal=True)
-        trailing = _trailing_text(raw, stop)
-        if trailing:
-            if trailing[1].startswith("#"):
-                message = _trailing_message(trailing[1], "conn name '%s'" % name)
-            else:
-                message = ("unexpected '%s' after conn name '%s': a conn name cannot contain blanks"
-                           % (trailing[1], name))
-            self.problem(path, number, raw, message, section="conn %s" % name, fatal=True)
-        section = _Section("conn", name, path, number, raw)
+            line.error("conn name '%s' is only digits, which Libreswan %s rejects as a syntax error. Add a letter "
+                       "or put the name in double quotes" % (name, self.release), fatal=True)
+        trailing = _trailing_text(line.raw, stop)
+        if trailing and trailing[1].startswith("#"):
+            line.error(_trailing_message(trailing[1], "conn name '%s'" % name), fatal=True)
+        elif trailing:
+            line.error("unexpected '%s' after conn name '%s': a conn name cannot contain blanks"
+                       % (trailing[1], name), fatal=True)
+
+        section = _Section("conn", name, line.path, line.number, line.raw, self.reads)
         self.sections.append(section)
         return section
 
-    def version_line(self, path, number, raw, end, allowed):
-        value, stop, form = _lex_value(raw, end, self.series)
+    def version_line(self, line, end, allowed):
+        value, stop, form = _lex_value(line.raw, end, self.series)
         if not allowed:
-            self.problem(path, number, raw, "'version' is only allowed as the first statement of the "
-                         "main file", fatal=True)
+            line.error("'version' is only allowed as the first statement of the main file", fatal=True)
         elif form == "empty":
-            self.problem(path, number, raw, "'version' needs a value, such as 'version 2'", fatal=True)
-        trailing = _trailing_text(raw, stop)
+            line.error("missing value after 'version', such as 'version 2'", fatal=True)
+        trailing = _trailing_text(line.raw, stop)
         if trailing:
-            self.problem(path, number, raw, _trailing_message(trailing[1], "version %s" % value), fatal=True)
+            line.error(_trailing_message(trailing[1], "version %s" % value), fatal=True)
 
-    def column_zero_line(self, path, number, raw, word, end, section):
-        match = self.keywords.find(word)
-        known = match is not None or self.keywords.is_comment(word)
-        assignment = _skip_blanks(raw, end) < len(raw) and raw[_skip_blanks(raw, end)] == "="
-        label = section.label if section else None
+    def column_zero_line(self, line, word, end, section):
+        raw = line.raw
+        known = self.keywords.find(word) is not None or self.keywords.is_comment(word)
+        equals = _skip_blanks(raw, end)
+        assignment = equals < len(raw) and raw[equals] == "="
         if section is not None and (known or assignment):
-            message = ("'%s' starts in column 0, so it is not part of %s and Libreswan rejects the file; "
-                       "indent the line with a blank or a tab" % (raw.strip(), label))
+            message = ("'%s' starts in column 0, so it is not part of %s and Libreswan rejects the file. Indent "
+                       "the line with a blank or a tab" % (raw.strip(), section.label))
         elif word.startswith("#"):
-            message = ("'%s' on the last line is read as a keyword because the file does not end with a "
-                       "newline; add the newline" % word)
+            message = ("'%s' on the last line is read as a keyword because the file does not end with a newline. "
+                       "Add the newline" % word)
         else:
             message = ("unexpected '%s' at the start of a line: a line in column 0 must start a section "
                        "('conn NAME', 'config setup') or be 'include FILE'" % word)
         if not known and assignment:
             hint = self.keywords.unknown_hint(word)
-            message += "; '%s' is also not a keyword%s" % (word, (": " + hint) if hint else "")
-        self.problem(path, number, raw, message, section=label, fatal=True)
+            message += ", and '%s' is not a keyword either%s" % (word, " (%s)" % hint if hint else "")
+        line.error(message, fatal=True)
 
-    def include_line(self, path, number, raw, end, depth):
+    # include
+
+    def include_line(self, line, end, depth):
+        raw = line.raw
         pattern, stop, form = _lex_value(raw, end, self.series)
         if form == "empty":
-            self.problem(path, number, raw, "'include' needs a file name", fatal=True)
+            line.error("missing file name after 'include'", fatal=True)
             return
         if self.series < 5 and (form == "integer" or "=" in pattern):
-            self.problem(path, number, raw, "Libreswan %s cannot read include file name '%s'"
-                         % (self.keywords.release(), pattern), fatal=True)
+            line.error("Libreswan %s cannot read the include file name '%s'" % (self.release, pattern), fatal=True)
             return
+
         trailing = _trailing_text(raw, stop)
         if trailing and self.series < 5 and "=" not in raw[stop:]:
             # Checked with 4.10: words after the file name are ignored, an '=' is a syntax error.
-            self.problem(path, number, raw, "Libreswan %s ignores '%s' after the file name; include takes "
-                         "exactly one file name" % (self.keywords.release(), raw[trailing[0]:].strip(_BLANKS)),
-                         severity="warning")
+            line.warning("Libreswan %s ignores '%s' after the file name because include takes exactly one file "
+                         "name" % (self.release, raw[trailing[0]:].strip(_BLANKS)))
         elif trailing:
-            self.problem(path, number, raw, "unexpected '%s' after include %s: include takes exactly one file "
-                         "name, and a name with blanks must be in double quotes" % (trailing[1], pattern),
-                         fatal=True)
+            line.error("unexpected '%s' after include %s: include takes exactly one file name, and a name with "
+                       "blanks must be in double quotes" % (trailing[1], pattern), fatal=True)
             return
-        self.include(path, number, raw, pattern, depth)
+        self.include(line, pattern, depth)
 
-    def include(self, path, number, raw, pattern, depth):
+    def include(self, line, pattern, depth):
         full = pattern if os.path.isabs(pattern) else os.path.join(self.cwd, pattern)
         alternatives = _expand_braces(full) if self.series < 5 else [full]
         matches = []
         for alternative in alternatives:
             found, failure = _glob(self.reader, alternative)
             if failure:
-                self.problem(path, number, raw, "include %s: cannot read directory %s (%s), so Libreswan "
-                             "skips the whole include" % (pattern, failure[0], failure[1]), severity="warning")
+                line.warning("include %s: cannot read directory %s (%s), so Libreswan skips the whole include"
+                             % (pattern, failure[0], failure[1]))
                 return
             matches.extend(found)
+
         if not matches:
+            # Like glob(3) users in Libreswan, only a pattern with '*' may match nothing quietly.
             if "*" not in pattern:
                 note = ""
                 if self.series >= 5 and len(_expand_braces(full)) > 1:
                     note = " (Libreswan 5 does not expand {a,b} in include lines)"
-                self.problem(path, number, raw, "include %s: no such file%s; Libreswan skips the line"
-                             % (pattern, note), severity="warning")
+                line.warning("include %s: file not found%s, so Libreswan skips the line" % (pattern, note))
             return
         if depth + 1 >= self.max_include_depth:
-            self.problem(path, number, raw, "include %s: files are nested more than %d deep, so Libreswan "
-                         "skips this include" % (pattern, self.max_include_depth), severity="warning")
+            line.warning("include %s: files are nested more than %d deep, so Libreswan skips this include"
+                         % (pattern, self.max_include_depth))
             return
+
         for index, match in enumerate(matches):
             if self.reader.is_dir(match):
-                self.problem(path, number, raw, "include %s matches the directory %s, which makes Libreswan "
-                             "stop with 'input in flex scanner failed'" % (pattern, match), fatal=True)
+                line.error("include %s matches the directory %s, which makes Libreswan stop with 'input in flex "
+                           "scanner failed'" % (pattern, match), fatal=True)
                 return
             try:
                 text = self.reader.read_text(match)
             except (IOError, OSError) as exc:
                 rest = len(matches) - index - 1
-                self.problem(path, number, raw, "include %s: cannot read %s (%s); Libreswan skips it%s"
-                             % (pattern, match, _reason(exc),
-                                " and the %d files after it" % rest if rest else ""), severity="warning")
+                line.warning("include %s: cannot read %s (%s), so Libreswan skips it%s"
+                             % (pattern, match, _reason(exc), " and the %d files after it" % rest if rest else ""))
                 return
             self.parse_file(match, text, depth + 1)
 
-    # Statements inside a section.
+    # Statements inside a section
 
-    def body_line(self, path, number, raw, section):
-        """Handle an indented line; return an entry whose value is the next line (4.x only) or None."""
+    def body_line(self, line, section):
+        """Handle an indented line. Return the entry that takes the next line as its value (4.x only) or None."""
+        raw = line.raw
         if section is None:
-            self.problem(path, number, raw, "indented line outside any section: a section starts with "
-                         "'conn NAME' or 'config setup' in column 0, and an include line ends the section "
-                         "before it", fatal=True)
+            line.error("indented line outside any section: a section starts with 'conn NAME' or 'config setup' "
+                       "in column 0, and an include line ends the section before it", fatal=True)
             return None
-        label = section.label
+
         pos = _skip_blanks(raw, 0)
         quotes = 0
         while pos < len(raw) and raw[pos] == '"':
@@ -754,64 +793,73 @@ class _Parser(object):
         if pos >= len(raw) or (raw[pos] == "#" and _comment_wins(raw, pos)):
             return None
         if raw[pos] == "=":
-            self.problem(path, number, raw, "'=' without a keyword before it", section=label, fatal=True)
+            line.error("'=' without a keyword before it", fatal=True)
             return None
+
         end = _word_end(raw, pos)
         word = raw[pos:end]
         if quotes:
-            self.problem(path, number, raw, "stray '\"' before keyword '%s' is ignored" % word,
-                         section=label, severity="warning")
+            line.warning("stray '\"' before keyword '%s' is ignored" % word)
         if word in _SECTION_WORDS:
-            self.problem(path, number, raw, "'%s' is indented, but it must start in column 0" % word,
-                         section=label, fatal=True)
+            line.error("'%s' is indented, but it must start in column 0" % word, fatal=True)
             return None
         if self.keywords.is_comment(word):
-            return self.comment_statement(path, number, raw, section, word, end)
+            return self.comment_statement(line, section, word, end)
         if word.startswith("#"):
-            self.problem(path, number, raw, "'%s' is not a comment: the last line has no newline, so "
-                         "Libreswan reads it as a keyword; add the newline" % word, section=label, fatal=True)
+            line.error("'%s' is not a comment because the last line has no newline, so Libreswan reads it as a "
+                       "keyword. Add the newline" % word, fatal=True)
             return None
+
+        entry = self.keyword_statement(line, word, end)
+        if entry is not None and self.check_entry(section, entry, line):
+            self.add_entry(section, entry, line)
+        return None
+
+    def keyword_statement(self, line, word, end):
+        """Read 'keyword = value' into an _Entry, or return None after reporting why the line is invalid."""
+        raw = line.raw
         match = self.keywords.find(word)
         if match is None or self.keywords.status(match.keyword) == "missing":
             hint = self.keywords.unknown_hint(word)
-            self.problem(path, number, raw, "unknown keyword '%s'%s" % (word, (": " + hint) if hint else ""),
-                         section=label, fatal=True)
+            line.error("unknown keyword '%s'%s" % (word, ": " + hint if hint else ""), fatal=True)
             return None
-        pos = self.skip_to_equals(path, number, raw, label, word, end)
-        if pos is None:
+        start = self.skip_to_equals(line, word, end)
+        if start is None:
+            line.error("missing '=' after keyword '%s'" % word, fatal=True)
             return None
+
         if self.series < 5 and match.keyword.kind == "bool":
-            value, stop, dropped = _lex_bool_4(raw, pos)
+            value, stop = self.boolean_value_4(line, word, start)
             form = "raw"
             if value is None:
-                self.problem(path, number, raw, "invalid value for boolean keyword '%s': Libreswan %s accepts "
-                             "only %s (lower case, no other text)"
-                             % (word, self.keywords.release(), ", ".join(BOOLEAN_WORDS_4)), section=label, fatal=True)
                 return None
-            if [char for char in dropped if char != '"']:
-                self.problem(path, number, raw, "Libreswan %s skips '%s' in the value of '%s' and reads '%s'"
-                             % (self.keywords.release(), "".join(dropped), word, value),
-                             section=label, severity="warning")
         else:
-            value, stop, form = _lex_value(raw, pos, self.series)
-        trailing = _trailing_text(raw, stop)
-        if trailing:
-            if trailing[0] == stop and not trailing[1].startswith("#"):
-                message = ("the value of '%s' ends after '%s' and Libreswan reads the '%s' that follows as "
-                           "another keyword: a value without quotes cannot contain both '\"' and '{' or '}', "
-                           "and a quoted value cannot contain '\"'" % (word, raw[pos:stop].strip(_BLANKS),
-                                                                       trailing[1]))
-            else:
-                message = _trailing_message(trailing[1], "the value of '%s'" % word)
-            self.problem(path, number, raw, message, section=label, fatal=True)
-            return None
-        entry = _Entry(match, word, value, form, path, number, raw)
-        if self.check_entry(section, entry):
-            self.add_entry(section, entry)
-        return None
+            value, stop, form = _lex_value(raw, start, self.series)
 
-    def skip_to_equals(self, path, number, raw, label, word, end):
+        trailing = _trailing_text(raw, stop)
+        if trailing and trailing[0] == stop and not trailing[1].startswith("#"):
+            line.error("the value of '%s' ends after '%s' and Libreswan reads the '%s' that follows as another "
+                       "keyword. A value without quotes cannot contain both '\"' and '{' or '}', and a quoted "
+                       "value cannot contain '\"'" % (word, raw[start:stop].strip(_BLANKS), trailing[1]), fatal=True)
+            return None
+        if trailing:
+            line.error(_trailing_message(trailing[1], "the value of '%s'" % word), fatal=True)
+            return None
+        return _Entry(match, word, value, form, line.path, line.number, raw)
+
+    def boolean_value_4(self, line, word, start):
+        value, stop, dropped = _lex_bool_4(line.raw, start)
+        if value is None:
+            line.error("invalid value for boolean keyword '%s': Libreswan %s accepts only %s (lower case, nothing "
+                       "else)" % (word, self.release, ", ".join(BOOLEAN_WORDS_4)), fatal=True)
+        elif [char for char in dropped if char != '"']:
+            line.warning("Libreswan %s skips '%s' in the value of '%s' and reads '%s'"
+                         % (self.release, "".join(dropped), word, value))
+        return value, stop
+
+    def skip_to_equals(self, line, word, end):
         """Return the position after '=', or None when the line has none."""
+        raw = line.raw
         pos = end
         ignored = []
         while pos < len(raw) and raw[pos] != "=":
@@ -819,158 +867,170 @@ class _Parser(object):
                 ignored.append(raw[pos])
             pos += 1
         if pos >= len(raw):
-            self.problem(path, number, raw, "missing '=' after keyword '%s'" % word, section=label, fatal=True)
             return None
         if ignored:
-            self.problem(path, number, raw, "Libreswan ignores '%s' between '%s' and '='"
-                         % ("".join(ignored), word), section=label, severity="warning")
+            line.warning("Libreswan ignores '%s' between '%s' and '='" % ("".join(ignored), word))
         return pos + 1
 
-    def comment_statement(self, path, number, raw, section, word, end):
-        """Store an x-/x_ comment key; its value is the rest of the line, blanks included."""
-        pos = end
-        ignored = []
-        while pos < len(raw) and raw[pos] != "=":
-            if raw[pos] not in _BLANKS:
-                ignored.append(raw[pos])
-            pos += 1
-        if pos >= len(raw):
+    def comment_statement(self, line, section, word, end):
+        """Store an x-/x_ comment key, whose value is the rest of the line with its blanks."""
+        start = self.skip_to_equals(line, word, end)
+        if start is None:
             if self.series < 5:
-                self.problem(path, number, raw, "missing '=' after comment key '%s'" % word,
-                             section=section.label, fatal=True)
+                line.error("missing '=' after comment key '%s'" % word, fatal=True)
             else:
-                section.comments.append(_Entry(None, word, "", "raw", path, number, raw))
+                section.comments.append(_Entry(None, word, "", "raw", line.path, line.number, line.raw))
             return None
-        if ignored:
-            self.problem(path, number, raw, "Libreswan ignores '%s' between '%s' and '='"
-                         % ("".join(ignored), word), section=section.label, severity="warning")
-        entry = _Entry(None, word, raw[pos + 1:], "raw", path, number, raw)
+
+        entry = _Entry(None, word, line.raw[start:], "raw", line.path, line.number, line.raw)
         section.comments.append(entry)
         if entry.value == "" and self.series < 5:
             # 4.x's scanner has no rule for an empty comment value and reads the next line as the value.
-            self.problem(path, number, raw, "empty comment key '%s=': Libreswan %s takes the next line as its "
-                         "value, so that line is lost; write a value or delete the line"
-                         % (word, self.keywords.release()), section=section.label, severity="warning")
+            line.warning("empty comment key '%s=': Libreswan %s takes the next line as its value, so that line "
+                         "is lost. Write a value or delete the line" % (word, self.release))
             return entry
         return None
 
-    def check_entry(self, section, entry):
-        """Apply the checks Libreswan makes while reading a statement; return False to drop it."""
+    # Checks on one statement
+
+    def check_entry(self, section, entry, line):
+        """Apply the checks Libreswan makes while reading a statement. Return False to drop it."""
         keyword = entry.match.keyword
-        release = self.keywords.release()
-        where = section.label
-        report = self.problem_for(entry, where)
-        if not self.check_section(section, entry, report):
+        if not self.check_section(section, entry, line):
             return False
         if self.keywords.status(keyword) == "obsolete":
             hint = self.keywords.obsolete_hint(keyword.name)
-            report("obsolete keyword '%s' is ignored by Libreswan %s%s" % (entry.word, release,
-                                                                        "; " + hint if hint else ""), "warning")
+            line.warning("obsolete keyword '%s' is ignored by Libreswan %s%s"
+                         % (entry.word, self.release, ": " + hint if hint else ""))
             return False
+
         if entry.match.bare:
             if self.series >= 5 and self.keywords.minor is not None and self.keywords.minor >= 4:
-                report("'%s' needs a left or right prefix (left%s or right%s)"
-                       % (entry.word, keyword.name, keyword.name), "error", fatal=True)
+                line.error("'%s' needs a left or right prefix (left%s or right%s)"
+                           % (entry.word, keyword.name, keyword.name), fatal=True)
                 return False
-            report("'%s' without a left or right prefix sets %s; write it out%s"
-                   % (entry.word, entry.match.key, " (Libreswan 5.4 rejects it)" if self.series >= 5 else ""),
-                   "warning")
-        self.note_release(entry, report)
+            line.warning("'%s' without a left or right prefix sets %s, so write %s%s"
+                         % (entry.word, entry.match.key, entry.match.key,
+                            " (Libreswan 5.4 rejects the bare form)" if self.series >= 5 else ""))
+        self.note_release(entry, line)
         if self.series < 5:
-            return self.check_value_4(section, entry, report)
-        return self.check_value_5(entry, report)
+            return self.check_value_4(section, entry, line)
+        return self.check_value_5(entry, line)
 
-    def problem_for(self, entry, where):
-        def report(message, severity, fatal=False):
-            self.problem(entry.file, entry.line, entry.text, message, section=where, severity=severity,
-                         fatal=fatal)
-        return report
-
-    def check_section(self, section, entry, report):
+    def check_section(self, section, entry, line):
         keyword = entry.match.keyword
-        release = self.keywords.release()
         if section.kind == "setup" and "setup" not in keyword.sections:
             if self.series < 5:
-                report("'%s' is a conn keyword and not valid in config setup; Libreswan %s rejects the file"
-                       % (entry.word, release), "error", fatal=True)
+                line.error("'%s' is a conn keyword and not valid in config setup, so Libreswan %s rejects the file"
+                           % (entry.word, self.release), fatal=True)
             else:
-                report("'%s' is a conn keyword and not valid in config setup; Libreswan %s ignores it"
-                       % (entry.word, release), "warning")
+                line.warning("'%s' is a conn keyword and not valid in config setup, so Libreswan %s ignores it"
+                             % (entry.word, self.release))
             return False
+
         if section.kind == "conn" and "conn" not in keyword.sections:
+            # 4.10 reports this as an error but still loads the conn. It is an error here too because
+            # the setting has no effect.
             if self.series < 5:
-                report("'%s' is a config setup keyword and not valid in a conn; Libreswan %s ignores it "
-                       "with an error message" % (entry.word, release), "error")
+                line.error("'%s' is a config setup keyword and not valid in a conn: Libreswan %s ignores it and "
+                           "reports an error" % (entry.word, self.release))
             else:
-                report("'%s' is a config setup keyword and not valid in a conn; Libreswan %s ignores it"
-                       % (entry.word, release), "warning")
+                line.warning("'%s' is a config setup keyword and not valid in a conn, so Libreswan %s ignores it"
+                             % (entry.word, self.release))
             return False
+
         if section.kind == "conn" and section.name == "%default" and keyword.kind == "also":
             if self.series < 5:
-                report("also= is not valid in conn %%default; Libreswan %s reports an error, still passes "
-                       "it on to every conn and stops reading later %%default sections" % release, "error")
+                line.error("also= is not valid in conn %%default: Libreswan %s reports an error, still passes it "
+                           "on to every conn and stops reading later %%default sections" % self.release)
                 return True
-            report("also= is not valid in conn %%default; Libreswan %s ignores it" % release, "warning")
+            line.warning("also= is not valid in conn %%default, so Libreswan %s ignores it" % self.release)
             return False
         return True
 
-    def note_release(self, entry, report):
+    def note_release(self, entry, line):
         keyword = entry.match.keyword
+        feature = self.keywords.build_option(keyword.name)
+        if feature:
+            line.warning("'%s' exists only when Libreswan is built with %s; without it Libreswan rejects the "
+                         "file" % (entry.word, feature))
         if self.keywords.minor is None and (keyword.until is not None or keyword.obsolete_since):
             note = self.keywords.release_note(keyword)
             if note:
-                report("'%s': %s" % (entry.word, note), "warning")
+                line.warning("'%s': %s" % (entry.word, note))
                 return
         current = self.keywords.old_spelling(keyword)
         if current:
-            report("'%s' is the old spelling of '%s'" % (entry.word, current), "warning")
+            line.warning("'%s' is the old spelling of '%s'" % (entry.word, current))
 
-    def check_value_4(self, section, entry, report):
-        keyword = entry.match.keyword
-        kind = keyword.kind
-        release = self.keywords.release()
+    def check_value_4(self, section, entry, line):
+        kind = entry.match.keyword.kind
         if entry.form == "empty":
             if kind in ("time", "time_ms", "percent", "binary", "byte"):
-                report("'%s=' needs a value: Libreswan %s rejects an empty value for it" % (entry.word, release),
-                       "error", fatal=True)
+                line.error("'%s=' needs a value because Libreswan %s rejects an empty value for it"
+                           % (entry.word, self.release), fatal=True)
             # Libreswan 4 ignores KEYWORD= with nothing after it.
             return False
         if entry.form == "integer" and kind == "percent":
-            report("'%s=%s' needs a '%%' sign: Libreswan %s rejects a bare number" % (entry.word, entry.value, release),
-                   "error", fatal=True)
+            line.error("'%s=%s' needs a '%%' sign because Libreswan %s rejects a bare number"
+                       % (entry.word, entry.value, self.release), fatal=True)
             return False
+
         if entry.form == "integer" and kind == "string":
             if section.kind == "conn":
-                section.load_errors.append((entry, "Libreswan %s cannot store a value made only of digits in "
-                                            "'%s' and does not load conn %s; put the value in double quotes"
-                                            % (release, entry.word, section.name)))
+                section.load_errors.append((entry, "'%s' has a value made only of digits" % entry.word,
+                                            "Put the value in double quotes"))
             else:
-                report("Libreswan %s drops a value made only of digits for '%s'; put the value in double "
-                       "quotes" % (release, entry.word), "warning")
+                line.warning("Libreswan %s drops a value made only of digits for '%s'. Put the value in double "
+                             "quotes" % (self.release, entry.word))
             return False
-        if kind in ("time", "time_ms") and entry.form != "integer":
-            if parse_duration(entry.value, 4, "ms" if kind == "time_ms" else "s") is None:
-                report("invalid duration '%s' for '%s': Libreswan %s ignores the setting; use a number with "
-                       "an optional unit s, m, h or d" % (entry.value, entry.word, release), "warning")
-                return False
+
+        unit = "ms" if kind == "time_ms" else "s"
+        if kind in ("time", "time_ms") and entry.form != "integer" and parse_duration(entry.value, 4, unit) is None:
+            line.warning("invalid duration '%s' for '%s': Libreswan %s ignores the setting. Use a number with an "
+                         "optional unit s, m, h or d" % (entry.value, entry.word, self.release))
+            return False
         if kind == "percent" and not _PERCENT.match(entry.value):
-            report("invalid percentage '%s' for '%s': Libreswan %s ignores the setting"
-                   % (entry.value, entry.word, release), "warning")
+            line.warning("invalid percentage '%s' for '%s', so Libreswan %s ignores the setting"
+                         % (entry.value, entry.word, self.release))
             return False
         if kind == "number" and entry.form != "integer":
-            report("'%s' for '%s' is not a number; Libreswan %s uses 0" % (entry.value, entry.word, release),
-                   "warning")
+            line.warning("'%s' for '%s' is not a number, so Libreswan %s uses 0"
+                         % (entry.value, entry.word, self.release))
+        if kind == "enum" and entry.form != "integer":
+            return self.check_enum_4(entry, line)
         return True
 
-    def check_value_5(self, entry, report):
-        keyword = entry.match.keyword
-        kind = keyword.kind
+    def check_enum_4(self, entry, line):
+        """Check a word value as 4.x does: it splits the value at ':', ',' and blanks, stops with
+        an error when the first word is unknown and when more than one word is known."""
+        allowed = self.keywords.enum_values(entry.match.keyword)
+        if allowed is None:
+            return True
+        known = 0
+        for word in re.split(r"[:, \t]+", entry.value):
+            if not word:
+                continue
+            if word.lower() in allowed:
+                known += 1
+            elif known == 0:
+                line.error("invalid value '%s' for '%s', which makes Libreswan %s stop with an error. Use one of: "
+                           "%s" % (word, entry.word, self.release, ", ".join(allowed)), fatal=True)
+                return False
+        if known > 1:
+            line.error("'%s' takes one value, not '%s', and Libreswan %s stops with an error"
+                       % (entry.word, entry.value, self.release), fatal=True)
+            return False
+        return True
+
+    def check_value_5(self, entry, line):
+        kind = entry.match.keyword.kind
         value = entry.value
-        release = self.keywords.release()
+        unit = "ms" if kind == "time_ms" else "s"
         invalid = None
         if kind == "bool" and parse_bool(value, 5) is None:
             invalid = "it is not a yes/no value"
-        elif kind in ("time", "time_ms") and parse_duration(value, 5, "ms" if kind == "time_ms" else "s") is None:
+        elif kind in ("time", "time_ms") and parse_duration(value, 5, unit) is None:
             invalid = "it is not a duration such as 30s, 5m, 1h or 1d"
         elif kind == "number" and not _DIGITS.match(value):
             invalid = "it is not a number"
@@ -978,21 +1038,22 @@ class _Parser(object):
             invalid = "it is not a percentage such as 50%"
         elif kind in ("enum", "binary", "byte") and value == "":
             invalid = "it is empty"
+        elif kind == "enum" and self.keywords.enum_values(entry.match.keyword) is not None \
+                and value.lower() not in self.keywords.enum_values(entry.match.keyword):
+            invalid = "use one of: %s" % ", ".join(self.keywords.enum_values(entry.match.keyword))
         if invalid:
-            report("invalid value '%s' for '%s' (%s); Libreswan %s ignores the setting"
-                   % (value, entry.word, invalid, release), "warning")
+            line.warning("invalid value '%s' for '%s' (%s), so Libreswan %s ignores the setting"
+                         % (value, entry.word, invalid, self.release))
             return False
         return True
 
-    def add_entry(self, section, entry):
-        """Append a statement; in a conn, 5.x drops a repeated keyword here and keeps the first."""
+    def add_entry(self, section, entry, line):
+        """Append a statement to its section. In a conn, 5.x keeps the first of two equal keywords."""
         if self.series >= 5 and section.kind == "conn" and entry.match.keyword.kind != "also":
             for earlier in section.entries:
                 if earlier.match.keyword is entry.match.keyword and earlier.match.side == entry.match.side:
-                    self.problem(entry.file, entry.line, entry.text, "'%s' is already set at %s:%d; Libreswan "
-                                 "%s ignores this line" % (entry.word, earlier.file, earlier.line,
-                                                           self.keywords.release()),
-                                 section=section.label, severity="warning")
+                    line.warning("'%s' is already set at %s:%d, so Libreswan %s ignores this line"
+                                 % (entry.word, earlier.file, earlier.line, self.release))
                     return
         section.entries.append(entry)
 
@@ -1005,10 +1066,15 @@ class _Loader(object):
         self.config = parser.config
         self.keywords = parser.keywords
         self.series = parser.series
+        self.release = parser.release
         self.first_section = {}
         for section in parser.sections:
             if section.kind == "conn":
                 self.first_section.setdefault(section.name, section)
+
+    def problem(self, where, message, section, severity="error", conn=None):
+        self.parser.problem(where.file, where.line, where.text, message, section=section, severity=severity,
+                            conn=conn)
 
     def load(self):
         self.load_setup()
@@ -1017,16 +1083,14 @@ class _Loader(object):
             if section.kind != "conn" or section.name == "%default":
                 continue
             first = self.first_section[section.name]
-            if first is not section:
-                self.parser.problem(section.file, section.line, section.text,
-                                    "conn '%s' is defined twice; the first definition at %s:%d is the one "
-                                    "'ipsec auto --add %s' uses%s"
-                                    % (section.name, first.file, first.line, section.name,
-                                       " (the file is included twice)"
-                                       if first.file == section.file and first.read != section.read else ""),
-                                    section=section.label, severity="warning")
+            if first is section:
+                self.config.conns[section.name] = self.load_conn(section, defaults)
                 continue
-            self.config.conns[section.name] = self.load_conn(section, defaults)
+            twice = first.file == section.file and first.read != section.read
+            self.problem(section, "conn '%s' is defined twice: 'ipsec auto --add %s' uses the first definition, "
+                         "at %s:%d%s" % (section.name, section.name, first.file, first.line,
+                                         " (the file is included twice)" if twice else ""),
+                         section.label, severity="warning")
 
     def load_setup(self):
         by_setting = {}
@@ -1037,10 +1101,8 @@ class _Loader(object):
                 key = (entry.match.keyword.setting, entry.match.side)
                 earlier = by_setting.get(key)
                 if earlier is not None:
-                    self.parser.problem(entry.file, entry.line, entry.text, "'%s' is set again; the value from "
-                                        "%s:%d is replaced" % (entry.word, earlier.file, earlier.line),
-                                        section="config setup", severity="warning")
-                if earlier is not None:
+                    self.problem(entry, "'%s' is set again, replacing the value from %s:%d"
+                                 % (entry.word, earlier.file, earlier.line), "config setup", severity="warning")
                     self.config.setup.pop(earlier.match.key, None)
                 by_setting[key] = entry
                 self.config.setup[entry.match.key] = Setting(entry.value, entry.file, entry.line, "setup")
@@ -1048,29 +1110,33 @@ class _Loader(object):
                 self.config.setup[entry.word.lower()] = Setting(entry.value, entry.file, entry.line, "setup")
 
     def load_defaults(self):
+        """Merge every conn %default section. For each setting the last value wins."""
         values = {}
         for section in self.parser.sections:
             if section.kind != "conn" or section.name != "%default":
                 continue
-            for entry, message in section.load_errors:
-                self.parser.problem(entry.file, entry.line, entry.text, message.replace(
-                    "does not load conn %default", "stops reading conn %default sections"), section=section.label)
+            for entry, reason, fix in section.load_errors:
+                self.problem(entry, "%s, so Libreswan %s stops reading conn %%default sections. %s"
+                             % (reason, self.release, fix), section.label)
             for entry in section.entries:
                 self.assign(values, entry, "%default", "default", None)
-            if self.series < 5 and ("also", None) in values:
-                # 4.x stops at the first %default that sets also= (an error it reports).
+            # 4.x stops at the first %default that fails to load or sets also= (both reported already).
+            if self.series < 5 and (section.load_errors or ("also", None) in values):
                 break
         return values
 
     def load_conn(self, section, defaults):
         conn = Conn(section.name, section.file, section.line, self.keywords)
-        for entry, message in section.load_errors:
-            self.parser.problem(entry.file, entry.line, entry.text, message, section=section.label, conn=conn)
+        for entry, reason, fix in section.load_errors:
+            self.problem(entry, "%s, so Libreswan %s does not load conn %s. %s"
+                         % (reason, self.release, conn.name, fix), section.label, conn=conn)
+
         values = dict((key, _Value(value.entry, value.setting, "default")) for key, value in defaults.items())
         if self.series < 5:
             self.load_conn_4(conn, section, values)
         else:
             self.load_conn_5(conn, section, values)
+
         for key, value in values.items():
             if value.entry.match.keyword.kind == "also":
                 continue
@@ -1078,18 +1144,14 @@ class _Loader(object):
             conn._by_setting[key] = value.setting
         for entry in section.comments:
             conn.settings[entry.word.lower()] = Setting(entry.value, entry.file, entry.line, "conn")
-        if "\r" in conn.name or any("\r" in setting.value for setting in conn.settings.values()):
-            self.parser.problem(section.file, section.line, section.text, "the conn name or a value ends in a "
-                                "carriage return (CRLF line endings), so Libreswan does not load conn %s"
-                                % conn.name.strip(), section=section.label, conn=conn)
         conn.children = self.children(conn, values)
         for child in conn.children:
             self.config._children.setdefault(child, conn.name)
         return conn
 
     def load_conn_4(self, conn, section, values):
-        """4.x: the conn's own lines first, then each also= section breadth-first; a value
-        already set by the conn or an earlier section is kept."""
+        """Load a conn as 4.x does: its own lines first, then each also= section breadth-first.
+        A value already set by the conn or an earlier section is kept."""
         for entry in section.entries:
             self.assign(values, entry, "conn", "set", conn)
         alsos = self.also_names(values)
@@ -1097,27 +1159,27 @@ class _Loader(object):
         index = 0
         while index < len(alsos):
             if len(alsos) >= _ALSO_LIMIT:
-                self.parser.problem(section.file, section.line, section.text, "more than %d also= references; "
-                                    "Libreswan does not load conn %s" % (_ALSO_LIMIT, conn.name),
-                                    section=section.label, conn=conn)
+                self.problem(section, "more than %d also= references, so Libreswan %s does not load conn %s"
+                             % (_ALSO_LIMIT, self.release, conn.name), section.label, conn=conn)
                 break
             name = alsos[index]
             index += 1
             target = self.first_section.get(name)
             if target is None:
-                self.missing_also(conn, section, name)
+                self.missing_also(conn, section, name, section)
                 continue
             if id(target) in visited:
                 continue
             visited.add(id(target))
             conn.also.append(name)
+            # Only the also= values of the section just merged extend the list.
             values.pop(("also", None), None)
             for entry in target.entries:
                 self.assign(values, entry, "also:%s" % name, "set", conn)
             alsos.extend(self.also_names(values))
 
     def load_conn_5(self, conn, section, values):
-        """5.x: also= pastes the named section in place; the first value set wins."""
+        """Load a conn as 5.x does: also= pastes the named section in place and the first value set wins."""
         visited = set()
 
         def expand(current, origin):
@@ -1142,48 +1204,47 @@ class _Loader(object):
         value = values.get(("also", None))
         return value.setting.value.split() if value is not None else []
 
-    def missing_also(self, conn, section, name, entry=None):
-        where = entry or section
+    def missing_also(self, conn, section, name, where):
         note = ""
         if self.series >= 5 and len(name.split()) > 1:
-            note = "; Libreswan 5 takes one conn name per also= line"
-        self.parser.problem(where.file, where.line, where.text, "also=%s: there is no conn named '%s', so "
-                            "Libreswan does not load conn %s%s" % (name, name, conn.name, note),
-                            section=section.label, conn=conn)
+            note = ". Libreswan 5 takes one conn name per also= line"
+        self.problem(where, "also=%s: conn '%s' not found, so Libreswan %s does not load conn %s%s"
+                     % (name, name, self.release, conn.name, note), section.label, conn=conn)
 
     def assign(self, values, entry, origin, assigned, conn):
-        """Set one value as Libreswan's translate step does."""
+        """Set one value as Libreswan's loader does. ``assigned`` is "default" or "set"."""
         keyword = entry.match.keyword
         key = (keyword.setting, entry.match.side)
         current = values.get(key)
         if keyword.kind in ("list", "also") and current is not None:
             joined = current.setting.value + " " + entry.value
-            values[key] = _Value(current.entry, Setting(joined, current.setting.file, current.setting.line,
-                                                        current.setting.origin), assigned)
+            setting = Setting(joined, current.setting.file, current.setting.line, current.setting.origin)
+            values[key] = _Value(current.entry, setting, assigned)
             return
         if current is not None and current.assigned == "set" and assigned == "set":
-            self.duplicate(conn, current, entry, origin)
+            self.duplicate(conn, current.entry, entry, origin)
             return
         values[key] = _Value(entry, Setting(entry.value, entry.file, entry.line, origin), assigned)
 
-    def duplicate(self, conn, current, entry, origin):
-        first = current.entry
+    def duplicate(self, conn, first, entry, origin):
         source = "" if origin == "conn" else " (from %s)" % origin.replace(":", "=", 1)
-        if self.conflicts(entry.match.keyword, first.value, entry.value):
-            message = ("'%s' is set again%s, but it is already '%s' at %s:%d; Libreswan does not load "
-                       "conn %s when a keyword is set twice%s"
-                       % (entry.word, source, first.value, first.file, first.line, conn.name,
-                          " (for this keyword even with the same value)" if first.value == entry.value else ""))
-            severity = "error"
-        else:
-            message = ("'%s' is set again%s with the same value as at %s:%d"
-                       % (entry.word, source, first.file, first.line))
-            severity = "warning"
-        self.parser.problem(entry.file, entry.line, entry.text, message, section="conn %s" % conn.name,
-                            severity=severity, conn=conn)
+        if not self.conflicts(entry.match.keyword, first.value, entry.value):
+            self.problem(entry, "'%s' is set again%s with the same value as at %s:%d"
+                         % (entry.word, source, first.file, first.line), "conn %s" % conn.name,
+                         severity="warning", conn=conn)
+            return
+        self.problem(entry, "'%s' is set again%s but is already '%s' at %s:%d: Libreswan %s does not load conn %s "
+                     "when a keyword is set twice%s"
+                     % (entry.word, source, first.value, first.file, first.line, self.release, conn.name,
+                        " (for this keyword even with the same value)" if first.value == entry.value else ""),
+                     "conn %s" % conn.name, conn=conn)
 
     def conflicts(self, keyword, first, second):
-        """Tell whether Libreswan refuses the conn when ``keyword`` gets a second value."""
+        """Tell whether Libreswan rejects the conn when ``keyword`` gets a second value.
+
+        Checked with 4.10 and 5.2: a text keyword set twice always breaks the conn, a
+        number, boolean or word only when the values differ.
+        """
         kind = keyword.kind
         if kind == "string":
             return True
@@ -1201,8 +1262,11 @@ class _Loader(object):
         return first != second
 
     def children(self, conn, values):
-        """Names pluto gives a conn that leftsubnets=/rightsubnets= split: NAME/LxR, where
-        L and R count from 1 over the subnets= list, 0 stands for subnet= or no subnet."""
+        """Return the names pluto gives a conn that leftsubnets=/rightsubnets= split.
+
+        The names are NAME/LxR: L and R count the subnets= entries from 1, and 0 is
+        subnet= or no subnet on that side.
+        """
         if ("subnets", "left") not in values and ("subnets", "right") not in values:
             return []
         sides = []
@@ -1212,13 +1276,14 @@ class _Loader(object):
                 indexes.append((0, values[("subnet", side)].setting.value))
             subnets = values.get(("subnets", side))
             items = re.split(r"[\s,]+", subnets.setting.value.strip()) if subnets else []
-            indexes.extend((number, item) for number, item in enumerate([i for i in items if i], 1))
+            indexes.extend((number, item) for number, item in enumerate([item for item in items if item], 1))
             sides.append(indexes or [(0, None)])
+
         names = []
         for left_index, left_subnet in sides[0]:
             for right_index, right_subnet in sides[1]:
-                if self.series >= 5 and _family(left_subnet) and _family(right_subnet) \
-                        and _family(left_subnet) != _family(right_subnet):
+                families = set(_family(subnet) for subnet in (left_subnet, right_subnet) if subnet)
+                if self.series >= 5 and len(families) > 1:
                     # 5.x skips pairs that mix IPv4 and IPv6.
                     continue
                 names.append("%s/%dx%d" % (conn.name, left_index, right_index))
@@ -1226,6 +1291,4 @@ class _Loader(object):
 
 
 def _family(subnet):
-    if not subnet:
-        return None
     return 6 if ":" in subnet else 4

@@ -25,7 +25,7 @@ from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import Lib
 from ansible_collections.ipsec.libreswan.plugins.module_utils._render import is_managed, render_conn
 from ansible_collections.ipsec.libreswan.plugins.module_utils._runner import output_lines
 
-__all__ = ["OverlayReader", "ManagedDefinition", "default_definition_path"]
+__all__ = ["OverlayReader", "ManagedDefinition", "check_with_addconn", "default_definition_path"]
 
 
 def default_definition_path(name):
@@ -33,28 +33,68 @@ def default_definition_path(name):
 
 
 class OverlayReader(FileReader):
-    """Read files from disk, except one path whose text is given (and that may not exist yet)."""
+    """Read files from disk, except the paths in ``texts`` ({path: text}), which may not exist yet."""
 
-    def __init__(self, path, text):
-        self.path = os.path.normpath(path)
-        self.text = text
+    def __init__(self, texts):
+        self.texts = dict((os.path.normpath(path), text) for path, text in texts.items())
+        self.directories = set(os.path.dirname(path) for path in self.texts)
 
     def read_text(self, path):
-        if os.path.normpath(path) == self.path:
-            return self.text
+        path = os.path.normpath(path)
+        if path in self.texts:
+            return self.texts[path]
         return FileReader.read_text(self, path)
 
     def exists(self, path):
-        return os.path.normpath(path) == self.path or FileReader.exists(self, path)
+        return os.path.normpath(path) in self.texts or FileReader.exists(self, path)
 
     def list_dir(self, path):
+        path = os.path.normpath(path)
         names = FileReader.list_dir(self, path) if FileReader.is_dir(self, path) else []
-        if os.path.normpath(path) == os.path.dirname(self.path):
-            names = sorted(set(names) | set([os.path.basename(self.path)]))
-        return names
+        extra = [os.path.basename(name) for name in self.texts if os.path.dirname(name) == path]
+        return sorted(set(names) | set(extra))
 
     def is_dir(self, path):
-        return os.path.normpath(path) == os.path.dirname(self.path) or FileReader.is_dir(self, path)
+        return os.path.normpath(path) in self.directories or FileReader.is_dir(self, path)
+
+
+def check_with_addconn(client, manageds):
+    """Run Libreswan's ``addconn --checkconfig`` on a copy holding the new texts; raise on errors.
+
+    The candidates come first so their conns are the ones checked; the rest of the
+    configuration follows so also= targets and the config setup section resolve.
+    """
+    directory = tempfile.mkdtemp(prefix="ipsec-libreswan-check-")
+    replacements = []
+    try:
+        includes = []
+        for index, managed in enumerate(manageds):
+            candidate = os.path.join(directory, "%d-%s" % (index, os.path.basename(managed.path)))
+            with open(candidate, "w") as handle:
+                handle.write(managed.text)
+            includes.append(candidate)
+            replacements.append((candidate, managed.path))
+        main = os.path.join(directory, "ipsec.conf")
+        replacements.append((main, client.config))
+        with open(main, "w") as handle:
+            handle.write("".join("include %s\n" % path for path in includes + [client.config]))
+        argv = client.argv_checkconfig_file(main)
+        rc, out, err = client.run(argv, record=False)
+        lines = output_lines(out, err)
+        for temporary, real in replacements:
+            lines = [line.replace(temporary, real) for line in lines]
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+    # addconn --checkconfig exits 0 for some semantic errors, so its messages count too.
+    errors = [line for line in lines if "error" in line.lower() or "cannot" in line.lower() or "invalid" in line.lower()]
+    if rc != 0 or errors:
+        names = ", ".join(repr(managed.name) for managed in manageds)
+        raise ValidationError(
+            "Libreswan rejects the definition of %s: %s" % (names, " | ".join(errors or lines) or "rc=%s" % rc),
+            hint="Fix the keyword named above in the definition; %s unchanged"
+            % ("the file was" if len(manageds) == 1 else "no file was"),
+            cmd=argv, rc=rc)
+    return lines
 
 
 class ManagedDefinition(object):
@@ -87,43 +127,24 @@ class ManagedDefinition(object):
 
     def validate(self, client):
         """Parse the configuration with the new text in place; return the Config or raise."""
-        config = parse_config(client.config, version=client.version or "4", reader=OverlayReader(self.path, self.text))
+        config = parse_config(client.config, version=client.version or "4", reader=OverlayReader({self.path: self.text}))
         config.raise_for_errors()
+        self.check_in(config, client.config)
+        return config
+
+    def check_in(self, config, main_config):
+        """Raise unless ``config`` reads this file and takes the connection's definition from it."""
         if os.path.normpath(self.path) not in [os.path.normpath(path) for path in config.files]:
             raise ValidationError(
-                "%s is not read by %s: no include line matches it" % (self.path, client.config),
+                "%s is not read by %s: no include line matches it" % (self.path, main_config),
                 hint="Add 'include %s/*.conf' to %s, or set definition_path to a file it includes"
-                % (os.path.dirname(self.path), client.config))
+                % (os.path.dirname(self.path), main_config))
         conn = config.conns.get(self.name)
         if conn is None or os.path.normpath(conn.file) != os.path.normpath(self.path):
             where = "%s:%s" % (conn.file, conn.line) if conn is not None else "nowhere"
             raise ValidationError(
                 "Connection %r is already defined at %s, which Libreswan reads before %s" % (self.name, where, self.path),
                 hint="Remove the other definition, or manage that file instead")
-        return config
 
     def check_with_addconn(self, client):
-        """Run Libreswan's ``addconn --checkconfig`` on a copy with the new text; raise on errors."""
-        directory = tempfile.mkdtemp(prefix="ipsec-libreswan-check-")
-        try:
-            candidate = os.path.join(directory, os.path.basename(self.path))
-            main = os.path.join(directory, "ipsec.conf")
-            with open(candidate, "w") as handle:
-                handle.write(self.text)
-            # The candidate comes first so its conn is the one checked; the rest of the
-            # configuration follows so also= targets and the config setup section resolve.
-            with open(main, "w") as handle:
-                handle.write("include %s\ninclude %s\n" % (candidate, client.config))
-            argv = client.argv_checkconfig_file(main)
-            rc, out, err = client.run(argv, record=False)
-            lines = [line.replace(candidate, self.path).replace(main, client.config) for line in output_lines(out, err)]
-        finally:
-            shutil.rmtree(directory, ignore_errors=True)
-        # addconn --checkconfig exits 0 for some semantic errors, so its messages count too.
-        errors = [line for line in lines if "error" in line.lower() or "cannot" in line.lower() or "invalid" in line.lower()]
-        if rc != 0 or errors:
-            raise ValidationError(
-                "Libreswan rejects the definition of %r: %s" % (self.name, " | ".join(errors or lines) or "rc=%s" % rc),
-                hint="Fix the keyword named above in the definition; %s was not changed" % self.path,
-                cmd=argv, rc=rc)
-        return lines
+        return check_with_addconn(client, [self])

@@ -51,12 +51,92 @@ _VERSION = re.compile(r"(\d+)(?:\.(\d+))?")
 _LAST_MINOR = {3: 32, 4: 15, 5: 4}
 _FIRST_MINOR = {3: 25, 4: 0, 5: 0}
 
+# Keywords that exist only in builds with an optional feature. Debian's 4.10 and 5.2
+# packages reject seccomp= as unknown.
+# NOTE: the other keywords behind build options (dnssec-*, nflog*, cat, nm-configured,
+# ipsec-interface, xfrmlifetime, *secctx-attr-type) are accepted without a warning.
+# The Debian builds have them, other builds may not.
+_BUILD_OPTIONS = {
+    "seccomp": "seccomp support (Debian's packages do not have it)",
+}
+
 # Advice for keywords that a series rejects, where the replacement is not
 # another spelling of the same setting.
 _EXTRA_HINTS = {
     "forceencaps": "use encapsulation=yes instead",
     "dns-match-id": "Libreswan's keyword table spells it 'dns-match-id,' (with a comma), "
                     "so this keyword cannot be set in ipsec.conf",
+}
+
+# Values of word-valued keywords, merged over 4.0-4.15 and over 5.0-5.2. Case does
+# not matter. 3.x values are not checked. 5.3 and later check some values in pluto
+# instead and may accept more.
+_ENUM_TEXT = {
+    "4": """
+accept-redirect      yes no auto
+auth                 never secret rsasig rsa ecdsa null eaponly
+autheap              none tls
+auto                 ignore add ondemand route start up keep
+clientaddrfamily     ipv4 ipv6 v4 inet v6 inet6
+ddos-mode            auto busy unlimited
+dpdaction            hold clear restart restart_by_peer
+enable-tcp           no yes fallback
+encapsulation        yes no auto
+esn                  yes no either
+failureshunt         none passthrough drop hold reject
+fragmentation        never no yes insist force
+hostaddrfamily       ipv4 ipv6 v4 inet v6 inet6
+ikev1-policy         accept reject drop
+ikev2                never permit propose insist yes always no
+keyexchange          ike
+nat-ikev1-method     both rfc drafts none
+negotiationshunt     passthrough drop hold
+nic-offload          yes no auto
+ocsp-method          get post
+phase2               esp ah default
+ppk                  never permit propose insist yes always no
+remote-peer-type     cisco
+remote_peer_type     cisco
+seccomp              enabled disabled tolerant
+send-redirect        yes no auto
+sendca               none issuer all
+sendcert             never sendifasked alwayssend always
+type                 tunnel transport pass passthrough reject drop
+xauthby              file pam alwaysok
+xauthfail            hard soft
+""",
+    "5": """
+auth                 never secret rsasig rsa ecdsa null eaponly
+autheap              none tls
+auto                 ignore add ondemand route start up keep
+clientaddrfamily     ipv4 ipv6 v4 inet v6 inet6
+ddos-mode            auto busy unlimited
+enable-tcp           fallback yes no true false on off y n
+encapsulation        auto yes no true false on off y n
+esn                  either yes no true false on off y n
+failureshunt         none passthrough drop hold reject
+fragmentation        force never insist yes no true false on off y n
+hostaddrfamily       ipv4 ipv6 v4 inet v6 inet6
+ikepad               auto yes no true false on off y n
+ikev1-policy         accept reject drop
+ikev2                never propose permit insist always yes no true false on off y n
+keyexchange          ike ikev1 ikev2
+nat-ikev1-method     both rfc drafts none
+negotiationshunt     passthrough drop hold
+nic-offload          no crypto packet yes
+ocsp-method          get post
+phase2               esp ah default
+ppk                  never permit propose insist always yes no true false on off y n
+remote-peer-type     cisco
+remote_peer_type     cisco
+seccomp              enabled disabled tolerant
+send-redirect        auto yes no true false on off y n
+sendca               none issuer all
+sendcert             never sendifasked alwayssend always
+type                 tunnel transport pass passthrough reject drop
+xauthby              file pam alwaysok
+xauthfail            hard soft
+""",
 }
 
 
@@ -147,9 +227,12 @@ class Keyword(object):
 
 
 class KeywordMatch(object):
-    """A word from a file matched to a keyword: ``key`` is the lowercase setting name it sets
-    ("leftsubnet", "right", "ikelifetime"), ``side`` is "left", "right" or None, and ``bare``
-    tells that a left/right keyword was written without its prefix."""
+    """A word from a file matched to a keyword.
+
+    ``key`` is the lowercase name it sets ("leftsubnet", "right", "ikelifetime"),
+    ``side`` is "left", "right" or None, and ``bare`` is True when a left/right
+    keyword was written without its prefix.
+    """
 
     __slots__ = ("keyword", "side", "key", "bare")
 
@@ -194,9 +277,11 @@ def _parse_table(text, major):
 
 
 class Keywords(object):
-    """The keyword table of one Libreswan release series, narrowed to one release when the
-    version names a minor release ("5.2"); with a bare series ("5") every keyword that some
-    release of the series accepts is accepted."""
+    """The keyword table of one Libreswan release series.
+
+    A version with a minor release ("5.2") narrows the table to that release. With a
+    bare series ("5"), every keyword that some release of the series accepts is accepted.
+    """
 
     def __init__(self, version):
         self.major, minor = parse_version(version)
@@ -280,6 +365,22 @@ class Keywords(object):
             return keyword.group
         return None
 
+    def enum_values(self, keyword):
+        """Return the words ``keyword`` accepts (lower case), or None when they are not checked."""
+        if str(self.series) not in _ENUM_TEXT:
+            return None
+        if self.series not in _ENUMS:
+            table = {}
+            for line in _ENUM_TEXT[str(self.series)].strip().splitlines():
+                fields = line.split()
+                table[fields[0]] = tuple(fields[1:])
+            _ENUMS[self.series] = table
+        return _ENUMS[self.series].get(keyword.name)
+
+    def build_option(self, name):
+        """Return the optional build feature a keyword needs, or None."""
+        return _BUILD_OPTIONS.get(name)
+
     def obsolete_hint(self, name):
         """Return advice for an obsolete keyword, or None."""
         return _EXTRA_HINTS.get(name)
@@ -303,6 +404,7 @@ class Keywords(object):
             if keyword.until is not None and self.minor is not None and self.minor > keyword.until:
                 return "Libreswan %d.%d removed it" % (self.series, keyword.until + 1)
             return None
+
         lower = word.lower()
         base, prefix = lower, ""
         for side in ("left", "right"):
@@ -311,6 +413,7 @@ class Keywords(object):
                 if self.series >= 5 and base.startswith("-"):
                     base = base[1:]
                 break
+
         hints = []
         history = self._history_hint(lower, "") or (prefix and self._history_hint(base, prefix))
         if history:
@@ -372,6 +475,7 @@ class Keywords(object):
 
 
 _TABLES = {}
+_ENUMS = {}
 
 
 def _table(series):

@@ -53,6 +53,10 @@ _PUBKEY_RE = re.compile(
 _PUBKEY_ID_RE = re.compile(r"^([A-Z][A-Z0-9_]*) '(.*)'$")
 _QUOTED_RE = re.compile(r"^'(.*)'$")
 _FETCH_RE = re.compile(r"^(.*), trials: (\d+)$")
+# pluto's log messages that can appear among listing lines: 5.x loads its cache of root CA
+# certificates on first use (programs/pluto/root_certs.c). 3.x and 4.x mark log messages with a
+# code other than 000.
+_LOG_MESSAGE_RE = re.compile(r"^(?:adding the CA\+root cert |freeing root certificate cache)")
 
 # Section titles, as printed by 3.25 to 5.x, mapped to the key their entries go to.
 # 3.x printed "List of RSA Public Keys"; the CA section says "CA", the end section "End".
@@ -120,6 +124,7 @@ class _Listing(object):
             "pubkeys": [],
             "crls": [],
             "crl_fetch_requests": [],
+            "messages": [],
             "warnings": [],
         }
         self.section = None
@@ -263,8 +268,12 @@ class _Listing(object):
 
     def feed(self, raw):
         self.raw = raw
-        line = strip_line_code(raw)[1].strip()
+        code, line = strip_line_code(raw)
+        line = line.strip()
         if not line:
+            return
+        if (code is not None and code != "000") or _LOG_MESSAGE_RE.match(line):
+            self.result["messages"].append(line)
             return
         section = _SECTION_RE.match(line)
         if section is not None:
@@ -304,7 +313,8 @@ def parse_listing(text, utc=True):
     """Parse the output of pluto's list commands (any mix of them) of Libreswan 3.25 to 5.x.
 
     Returns ``{"certs": [...], "cacerts": [...], "pubkeys": [...], "crls": [...],
-    "crl_fetch_requests": [...], "warnings": [...]}``. Dates are ISO 8601 strings, in UTC
+    "crl_fetch_requests": [...], "messages": [...], "warnings": [...]}``; ``messages`` holds
+    pluto's log messages found among the listing lines. Dates are ISO 8601 strings, in UTC
     (``2026-12-04T21:16:25Z``) when ``utc`` is true and otherwise in this machine's local time
     with its offset; a date pluto prints as "never" or that cannot be read is None. Lines of a
     section this parser does not know are skipped with one warning for the title.

@@ -90,6 +90,8 @@ class LibreswanClient(object):
         self.config = config
         self.history = []
         self.version = None
+        # Every command run, read-only ones included: pluto round-trips for benchmarks.
+        self.command_count = 0
 
     # argv builders: pure, so tests can assert the exact lists.
     def whack_argv(self, *args):
@@ -106,6 +108,10 @@ class LibreswanClient(object):
 
     def argv_add(self, name):
         return self.addconn_argv(name)
+
+    def argv_add_many(self, names):
+        # addconn takes several names; 3.x to 5.x add each in turn.
+        return self.addconn_argv(*names)
 
     def argv_checkconfig(self):
         return self.addconn_argv("--checkconfig")
@@ -139,6 +145,7 @@ class LibreswanClient(object):
     # Running.
     def run(self, argv, timeout=None, record=True):
         rc, out, err = self.runner.run(argv, timeout=timeout)
+        self.command_count += 1
         if record:
             self.history.append({"cmd": list(argv), "rc": rc, "stdout": out, "stderr": err})
         return rc, out, err

@@ -105,7 +105,11 @@ class Token(object):
 
 
 class SecretsProblem(object):
-    """A record or line that pluto rejects or ignores. Messages never contain secret text."""
+    """A record or line that pluto rejects or ignores. Messages never contain secret text.
+
+    ``severity`` is ``warning`` (pluto ignores the entry), ``error`` (pluto
+    reports an error and drops it) or ``fatal`` (pluto exits while reading it).
+    """
 
     __slots__ = ("file", "line", "message", "severity")
 
@@ -127,8 +131,8 @@ class SecretEntry(object):
 
     ``selectors`` are the index tokens and ``kind`` the upper-cased keyword
     (None when the record has no keyword). ``secret`` is the decoded secret as
-    bytes, or None when pluto drops the record, in which case ``problem`` says
-    why. ``secret_token`` is the token that holds the secret (the key of a
+    bytes, or None when pluto drops the record, and then ``problem`` gives the
+    reason. ``secret_token`` is the token that holds the secret (the key of a
     PPKS entry). ``sensitive`` lists the (start, end) spans that may contain
     secret material, for redaction. ``start`` is the offset of the first token,
     ``end`` the end of the record's last token and ``line`` the 1-based line of
@@ -595,9 +599,9 @@ def _parse_entry(lexer, entry, problem):
 def _parse_secret(lexer, entry, problem):
     token = lexer.token
     if token is None:
-        # pluto 4.10 and 5.2 read a NULL token here; never write such a record.
-        entry.problem = "the record ends after ':' without a secret type"
-        problem(entry.start, entry.problem)
+        # pluto reads a NULL token here: 4.10 and 5.2 exit while loading such a file.
+        entry.problem = "the record ends after ':' without a secret type, which makes pluto exit"
+        problem(entry.start, entry.problem, severity="fatal")
         return
     entry.kind = _text(token.text.upper())
     if entry.kind not in SECRET_KINDS:

@@ -66,7 +66,7 @@ options:
     required: true
   path:
     description:
-      - The secrets file that holds the entry. When not set, C(/etc/ipsec.d/NAME.secrets) with
+      - The secrets file that contains the entry. When not set, C(/etc/ipsec.d/NAME.secrets) with
         NAME from I(name).
       - Pluto reads it only when I(secrets_file) includes it; the module warns otherwise.
     type: path
@@ -196,7 +196,7 @@ changed:
   returned: always
   type: bool
 path:
-  description: The secrets file that holds the entry.
+  description: The secrets file that contains the entry.
   returned: always
   type: str
   sample: /etc/ipsec.d/west-east.secrets
@@ -382,47 +382,56 @@ class SecretsTree(object):
     """The files pluto reads starting from the main secrets file, following include lines.
 
     ``overrides`` maps a real path to the bytes to use in place of the file's
-    content, so the tree can show the state after an edit. Relative include
-    patterns are resolved against the including file's directory, as pluto does.
+    content, so the tree can show the state after an edit. ``pending`` lists
+    files about to be created, which include patterns match as if they
+    existed. Relative include patterns are resolved against the including
+    file's directory, as pluto does. ``hide`` is called with every parsed file.
+    Each file is parsed and expanded once, and a file that includes itself
+    is not followed again, so the walk stays linear where pluto would re-read
+    a file up to 10 levels deep.
     """
 
     def __init__(self, main_path, overrides=None, hide=None, pending=()):
-        self.main_path = main_path
         self.overrides = overrides or {}
         self.hide = hide
         self.pending = [path for path in pending if not os.path.exists(path)]
         self.files = []
         self.real_paths = set()
-        self.problems = []
         self.warnings = []
-        self._cache = {}
+        self._stack = []
         self._visit(main_path, 1)
 
-    def _parse(self, path):
-        real = os.path.realpath(path)
-        if real not in self._cache:
-            data = self.overrides[real] if real in self.overrides else read_bytes(path)
-            parsed = parse_secrets(data, path) if data is not None else None
-            if parsed is not None and self.hide is not None:
-                self.hide(parsed)
-            self._cache[real] = parsed
-        return real, self._cache[real]
+    def _parse(self, path, real):
+        data = self.overrides[real] if real in self.overrides else read_bytes(path)
+        if data is None:
+            return None
+        parsed = parse_secrets(data, path)
+        if self.hide is not None:
+            self.hide(parsed)
+        return parsed
 
     def _visit(self, path, depth):
+        real = os.path.realpath(path)
+        if real in self._stack:
+            self.warnings.append("%s includes itself; pluto reads it again and again up to %d levels deep"
+                                 % (path, MAX_INCLUDE_DEPTH))
+            return
+        if real in self.real_paths:
+            return
         if depth > MAX_INCLUDE_DEPTH + 1:
             self.warnings.append("%s is included more than %d levels deep; pluto does not read it"
                                  % (path, MAX_INCLUDE_DEPTH))
             return
         try:
-            real, parsed = self._parse(path)
+            parsed = self._parse(path, real)
         except LibreswanError as error:
             self.warnings.append("%s; the checks across secrets files are incomplete" % error.message)
             return
         if parsed is None:
             return
-        if real not in self.real_paths:
-            self.real_paths.add(real)
-            self.files.append(parsed)
+        self.real_paths.add(real)
+        self.files.append(parsed)
+        self._stack.append(real)
         for include in parsed.includes:
             if include.pattern is None:
                 continue
@@ -431,6 +440,7 @@ class SecretsTree(object):
                 pattern = os.path.join(os.path.dirname(path), pattern)
             for match in self._glob(pattern):
                 self._visit(match, depth + 1)
+        self._stack.pop()
 
     def _glob(self, pattern):
         """Return glob(3)'s matches, plus the files about to be created that the pattern will match."""
@@ -501,14 +511,14 @@ class SecretTask(object):
             self.secret = secret_bytes(params["secret"], params["secret_format"])
             hide_secret_forms(self.module, self.secret)
             if self.kind == "PSK" and len(self.secret) < WEAK_PSK_LENGTH:
-                self.warnings.append("The PSK is shorter than %d bytes; pluto warns that it is weak. "
+                self.warnings.append("The PSK is shorter than %d bytes, which pluto calls weak. "
                                      "Use a long random secret." % WEAK_PSK_LENGTH)
         elif self.ppk_id is not None and self.kind != "PPKS":
             raise ValidationError("ppk_id applies only to type=PPKS")
         self.warnings.extend(dns_selector_warnings(self.selectors))
 
     def plan(self):
-        """Compute the new content; sets before, after and the summary."""
+        """Compute the file's new content (``after``, None for no file) and what changes."""
         self.before = read_bytes(self.path)
         parsed = parse_secrets(self.before if self.before is not None else b"", self.path)
         self.hide(parsed)
@@ -535,35 +545,63 @@ class SecretTask(object):
                                  % (self.removed, "y" if self.removed == 1 else "ies", self.path))
 
     def check_tree(self):
-        """Warn about what pluto will make of all its secrets files after the change."""
+        """Check every file pluto reads, as it will be after the change.
+
+        Raises LibreswanError when a record would make pluto exit; adds warnings
+        for ignored entries, conflicting entries, a managed file that pluto does
+        not read, and copies of a removed entry in other files.
+        """
         main = self.params["secrets_file"]
         real = os.path.realpath(self.path)
         overrides = {real: self.after if self.after is not None else b""}
         tree = SecretsTree(main, overrides=overrides, hide=self.hide, pending=[self.path])
         self.warnings.extend(tree.warnings)
-        if not tree.files:
-            return
-        if self.after is not None and real not in tree.real_paths:
-            self.warnings.append(
-                "pluto does not read %s: no include line in %s matches it. Add 'include %s' to %s."
-                % (self.path, main, self.path, main))
+
         if real not in tree.real_paths:
             self._add_problems(self.parsed_after)
         for parsed in tree.files:
             self._add_problems(parsed)
+        self._raise_fatal()
+
+        if self.after is not None and real not in tree.real_paths:
+            self._warn_not_read(main, bool(tree.files))
+        self._warn_conflicts(tree)
+        if self.params["state"] == "absent":
+            self._warn_copies_elsewhere(tree, real)
+
+    def _warn_not_read(self, main, main_exists):
+        if main_exists:
+            self.warnings.append("pluto does not read %s because no include line in %s matches it. "
+                                 "Add 'include %s' to %s." % (self.path, main, self.path, main))
+        elif not os.path.exists(main):
+            self.warnings.append("%s does not exist, so pluto reads no secrets at all. Create it with the line "
+                                 "'include %s'." % (main, self.path))
+
+    def _warn_conflicts(self, tree):
         for group in find_conflicts(tree.entries):
             places = ", ".join("%s:%d" % (entry.file, entry.line) for entry in group)
             self.warnings.append(
-                "%s entries with %s hold different secrets at %s; pluto uses only one of them "
+                "%s entries with %s contain different secrets at %s. pluto uses only one of them "
                 "(4.10 uses the first it reads)." % (group[0].kind, describe_selectors(group[0].selector_texts), places))
-        if self.params["state"] == "absent":
-            identity = entry_identity(self.kind, self.selectors, self.ppk_id)
-            for parsed in tree.files:
-                if os.path.realpath(parsed.path) == real:
-                    continue
-                for entry in find_matches(parsed, identity):
-                    self.warnings.append("An entry with the same type and selectors remains in %s:%d, which "
-                                         "this task does not manage" % (entry.file, entry.line))
+
+    def _warn_copies_elsewhere(self, tree, real):
+        identity = entry_identity(self.kind, self.selectors, self.ppk_id)
+        for parsed in tree.files:
+            if os.path.realpath(parsed.path) == real:
+                continue
+            for entry in find_matches(parsed, identity):
+                self.warnings.append("An entry with the same type and selectors remains in %s:%d, which "
+                                     "this task does not manage" % (entry.file, entry.line))
+
+    def _raise_fatal(self):
+        fatal = [problem for problem in self.problems if problem["severity"] == "fatal"]
+        if fatal:
+            raise LibreswanError(
+                "pluto would exit while reading its secrets: %s" % "; ".join(
+                    "%s:%s: %s" % (problem["file"], problem["line"], problem["message"]) for problem in fatal),
+                hint="Fix those lines first. Nothing was written and pluto was not asked to re-read",
+                problems=fatal,
+            )
 
     def _add_problems(self, parsed):
         for problem in parsed.problems:
@@ -581,7 +619,10 @@ class SecretTask(object):
             return
         if self.content_changed:
             if self.after is None:
-                os.unlink(self.path)
+                try:
+                    os.unlink(self.path)
+                except OSError as error:
+                    raise LibreswanError("Cannot remove %s: %s" % (self.path, error.strerror))
             else:
                 write_file_atomic(self.path, self.after, mode=FILE_MODE)
         elif self.mode_changed:
@@ -643,7 +684,7 @@ class SecretTask(object):
 
 
 def run(module):
-    """Run the task; return (result, error), where error is a LibreswanError or None."""
+    """Run the task; return (result, None) on success or (None, failure) with fail_json's keys."""
     task = SecretTask(module)
     applied = False
     try:

@@ -8,7 +8,10 @@
 - `clean_lab` (function): the same lab after a reset: default ipsec.conf and ipsec.secrets, an
   empty /etc/ipsec.d and freshly restarted plutos (about 0.1 s for both).
 - `inventory` (session): path of the lab's YAML inventory.
-- `run_playbook` (function): runs ansible-playbook against the lab and returns a PlaybookRun.
+- `run_playbook` (session): runs ansible-playbook against the lab and returns a PlaybookRun.
+
+Tests marked `esp` and `lab` need a kernel that installs ESP SAs; the esp_guest plugin, registered
+here, runs them in one User-Mode Linux guest when this kernel lacks ESP (see esp_guest.py).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ if str(REPOSITORY) not in sys.path:
     sys.path.insert(0, str(REPOSITORY))
 
 from tests.lab import PROTECTED_SUBNETS, Lab, ansible_environment, cleanup  # noqa: E402
+from tests.integration import esp_guest  # noqa: E402
 
 CALLBACK_PLUGINS = Path(__file__).resolve().parent / "callback_plugins"
 PLAYBOOK_TIMEOUT = 600
@@ -49,6 +53,10 @@ def lab_unavailable_reason() -> str | None:
     if completed.returncode != 0:
         return "`ip netns` is unavailable: %s" % completed.stderr.strip()
     return None
+
+
+def pytest_configure(config):
+    esp_guest.register(config, lab_unavailable_reason)
 
 
 @pytest.fixture(scope="session")
@@ -138,7 +146,7 @@ def ansible_binary(name: str) -> str:
     return found
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_playbook(lab, inventory):
     """Return run(playbook, extra_vars=None, check=False, diff=False, verbosity=0, limit=None).
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import inventory, network, registry
 from .commands import LabError
-from .host import Host
+from .host import NSS_DIR, RUN_DIR, Host
 from .installations import Installation, system_installation
 
 __all__ = ["Lab", "PROTECTED_SUBNETS", "DEFAULT_SUBNET", "DEFAULT_SUBNET6"]
@@ -171,7 +171,7 @@ class Lab:
         self._save()
 
     def _build_network(self, network4, network6) -> None:
-        os.makedirs("/run/pluto", exist_ok=True)
+        _create_mount_points()
         namespaces = [host.namespace for host in self.hosts.values()]
         if len(self.hosts) > 2:
             self.bridge_namespace = registry.namespace_name(self.id, BRIDGE_HOST)
@@ -288,6 +288,16 @@ class Lab:
         self._torn_down = True
         registry.untrack(self)
         self.timings["teardown"] = time.monotonic() - started
+
+
+def _create_mount_points() -> None:
+    """Create the directories that every host's wrapper bind-mounts over, where they are missing.
+
+    A freshly booted system can lack them: the UML guest's /run is an empty tmpfs, and /var/lib/ipsec/nss
+    exists only once Libreswan's package has been installed.
+    """
+    for directory in (RUN_DIR, NSS_DIR):
+        os.makedirs(directory, exist_ok=True)
 
 
 def _check_host_names(hosts) -> list:

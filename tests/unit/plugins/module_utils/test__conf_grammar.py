@@ -490,3 +490,41 @@ def test_release_string_accepted():
     assert parse("conn a\n\tleft=192.0.2.1\n", "Libreswan 5.2").rules == "5.2"
     assert parse("conn a\n\tleft=192.0.2.1\n", "4.10").rules == "4.10"
     assert parse("conn a\n\tleft=192.0.2.1\n", "3").rules == "3.x"
+
+
+# Word values
+
+
+def test_unknown_word_value_fatal_in_4():
+    config = parse(conn_text("auto=begin"), "4")
+    assert config.fatal_errors
+    assert "ignore, add, ondemand" in config.errors[0].message
+
+
+def test_word_value_case_ignored():
+    assert parse(conn_text("auto=ADD"), "4").problems == []
+    assert parse(conn_text("auto=ADD"), "5").problems == []
+
+
+def test_second_word_value_by_4_rules():
+    assert parse(conn_text("type=tunnel,transport"), "4").fatal_errors
+    assert parse(conn_text("auto=add,bogus"), "4").problems == []
+
+
+def test_unknown_word_value_ignored_by_5():
+    config = parse(conn_text("auto=begin"), "5")
+    assert config.errors == []
+    assert "ignores the setting" in messages(config, "warning")[0]
+    assert config.conns["a"].get("auto") is None
+
+
+def test_word_values_of_5_only_rejected_by_4():
+    assert parse(conn_text("keyexchange=ikev2"), "5").problems == []
+    assert parse(conn_text("keyexchange=ikev2"), "4").fatal_errors
+
+
+@pytest.mark.parametrize("version", BOTH)
+def test_seccomp_needs_build_option(version):
+    config = parse("config setup\n\tseccomp=enabled\n", version)
+    assert config.errors == []
+    assert "built with seccomp support" in messages(config, "warning")[0]

@@ -65,7 +65,7 @@ def test_missing_plain_file_warns(version):
     files = {"/etc/ipsec.conf": "include /etc/ipsec.d/none.conf\n" + conn("main")}
     config = parse(files, version)
     assert config.errors == []
-    assert "no such file" in warnings(config)[0]
+    assert "file not found" in warnings(config)[0]
     assert config.warnings[0].line == 1
     assert list(config.conns) == ["main"]
 
@@ -74,7 +74,7 @@ def test_missing_plain_file_warns(version):
 def test_question_mark_without_match_warns(version):
     files = {"/etc/ipsec.conf": "include /etc/ipsec.d/?.conf\n"}
     config = parse(files, version, directories=["/etc/ipsec.d"])
-    assert "no such file" in warnings(config)[0]
+    assert "file not found" in warnings(config)[0]
 
 
 @pytest.mark.parametrize("version", BOTH)

@@ -63,7 +63,8 @@ def test_table_entries_consistent(series):
     assert keywords.end.leftright
     for name, keyword in keywords.by_name.items():
         assert keyword.kind in KINDS, name
-        assert keyword.sections <= {"setup", "conn"} and keyword.sections, name
+        assert keyword.sections, name
+        assert keyword.sections <= {"setup", "conn"}, name
         assert keyword.group is None or keyword.group in keywords.by_name, name
         assert name == name.lower()
 

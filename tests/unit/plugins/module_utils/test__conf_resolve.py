@@ -127,7 +127,7 @@ def test_same_address_through_also_by_version():
 def test_missing_also_target_breaks_conn(version):
     config = parse("conn a\n\tleft=192.0.2.1\n\talso=nothere\n", version)
     conn = config.conns["a"]
-    assert "no conn named 'nothere'" in conn.errors[0].message
+    assert "conn 'nothere' not found" in conn.errors[0].message
     assert config.fatal_errors == []
 
 
@@ -195,7 +195,7 @@ def test_repeated_setup_keyword_last_wins(version):
     assert config.errors == []
     assert config.setup["logfile"].value == "/tmp/two"
     assert config.setup["logfile"].line == 3
-    assert "replaced" in config.warnings[0].message
+    assert "replacing" in config.warnings[0].message
 
 
 @pytest.mark.parametrize("version", BOTH)
