@@ -506,7 +506,7 @@ class _Section(object):
         self.file = file
         self.line = line
         self.text = text
-        # Counts file reads, so a file included twice gives its sections a different number.
+        # Number of the file read that produced the section: a file included twice gets two numbers.
         self.read = read
         self.entries = []
         self.comments = []

@@ -127,9 +127,9 @@ def _is_instance(key, entry):
 def _has_own_sas(child, states_by_key, carried, family):
     """Tell whether ``child`` has an SA that deleting it would remove.
 
-    An IKE SA that also carries another connection's Child SA does not count; this is the
-    rule of _livestate.summarise(), computed from ``carried`` (IKE serial to the connections
-    of the Child SAs it carries) so that it costs no pass over every state.
+    An IKE SA that also carries another connection's Child SA does not count, as in
+    _livestate.summarise(). ``carried`` maps an IKE SA's serial to the connections of the
+    Child SAs it carries, so no pass over every state is needed per connection.
     """
     for state in states_by_key.get(child["name"], []):
         if state["kind"] == "Child" or not (carried.get(state["serial"], set()) - family):
@@ -339,18 +339,18 @@ def config_facts(config, status, name=None):
 # --- gathering ---------------------------------------------------------------------
 
 
-def _read(client, argv, what):
+def _read(client, argv, description):
     """Run a read-only whack command and return its stdout; raise when it fails."""
     client.ensure_running()
     rc, out, err = client.run(argv, record=False)
     if rc != 0:
         # status() raises PlutoNotRunningError when pluto cannot be reached at all.
         client.status()
-        raise CommandError("%s failed (rc %d)" % (what, rc), argv, rc, out, err)
+        raise CommandError("%s failed (rc %d)" % (description, rc), argv, rc, out, err)
     return out
 
 
-# Listing subsets: (argv builder name, key of parse_listing(), what the command does).
+# Listing subsets: (subset, argv builder name, key of parse_listing(), description of the command).
 _LISTINGS = (
     ("certs", "argv_listcerts", "certs", "listing the end certificates (whack --listcerts)"),
     ("cacerts", "argv_listcacerts", "cacerts", "listing the CA certificates (whack --listcacerts)"),
@@ -362,12 +362,12 @@ _LISTINGS = (
 
 def _listing_facts(client, subsets, utc, warnings):
     facts = {}
-    for subset, builder, key, what in _LISTINGS:
+    for subset, builder, key, description in _LISTINGS:
         if subset not in subsets:
             continue
         # whack always gets --utc, so dates are read without guessing pluto's time zone;
         # ``utc`` only chooses how they are returned.
-        listing = parse_listing(_read(client, getattr(client, builder)(utc=True), what), utc=utc)
+        listing = parse_listing(_read(client, getattr(client, builder)(utc=True), description), utc=utc)
         warnings.extend(listing["warnings"])
         if subset == "expiring":
             # --checkpubkeys of 4.x and 5.x also prints keys that never expire.
@@ -401,7 +401,8 @@ def gather_info(client, subsets, name=None, utc=False, load_config=_load_config)
         warnings.extend(status["warnings"])
     traffic = None
     if "sas" in subsets:
-        parsed = parse_trafficstatus(_read(client, client.argv_trafficstatus(), "reading the traffic status (whack --trafficstatus)"))
+        text = _read(client, client.argv_trafficstatus(), "reading the traffic status (whack --trafficstatus)")
+        parsed = parse_trafficstatus(text)
         warnings.extend(parsed["warnings"])
         traffic = parsed["sas"]
     if status is not None:

@@ -59,7 +59,7 @@ _FETCH_RE = re.compile(r"^(.*), trials: (\d+)$")
 _LOG_MESSAGE_RE = re.compile(r"^(?:adding the CA\+root cert |freeing root certificate cache)")
 
 # Section titles, as printed by 3.25 to 5.x, mapped to the key their entries go to.
-# 3.x printed "List of RSA Public Keys"; the CA section says "CA", the end section "End".
+# 3.x printed "List of RSA Public Keys".
 _SECTIONS = {
     "X.509 End Certificates": "certs",
     "X.509 CA Certificates": "cacerts",
@@ -313,7 +313,7 @@ def parse_listing(text, utc=True):
     """Parse the output of pluto's list commands (any mix of them) of Libreswan 3.25 to 5.x.
 
     Returns ``{"certs": [...], "cacerts": [...], "pubkeys": [...], "crls": [...],
-    "crl_fetch_requests": [...], "messages": [...], "warnings": [...]}``; ``messages`` holds
+    "crl_fetch_requests": [...], "messages": [...], "warnings": [...]}``; ``messages`` contains
     pluto's log messages found among the listing lines. Dates are ISO 8601 strings, in UTC
     (``2026-12-04T21:16:25Z``) when ``utc`` is true and otherwise in this machine's local time
     with its offset; a date pluto prints as "never" or that cannot be read is None. Lines of a

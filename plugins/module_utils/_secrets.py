@@ -52,6 +52,7 @@ __all__ = [
     "ParsedSecrets",
     "parse_secrets",
     "decode_secret_token",
+    "decode_ttodata",
     "encode_secret",
     "normalize_selector",
     "selector_key",
@@ -132,7 +133,7 @@ class SecretEntry(object):
     ``selectors`` are the index tokens and ``kind`` the upper-cased keyword
     (None when the record has no keyword). ``secret`` is the decoded secret as
     bytes, or None when pluto drops the record, and then ``problem`` gives the
-    reason. ``secret_token`` is the token that holds the secret (the key of a
+    reason. ``secret_token`` is the token that contains the secret (the key of a
     PPKS entry). ``sensitive`` lists the (start, end) spans that may contain
     secret material, for redaction. ``start`` is the offset of the first token,
     ``end`` the end of the record's last token and ``line`` the 1-based line of
@@ -267,13 +268,13 @@ class _Lexer(object):
                 start_of_record = 0
                 continue
             character = line[position:position + 1]
-            if character in (b" ", b"\t"):
+            if character in _BLANKS:
                 self.position += 1
                 continue
             if position == start_of_record:
                 self.boundary = _RECORD
                 return False
-            if character in (b'"', b"'", b"`"):
+            if character in _QUOTES:
                 close = line.find(character, position + 1)
                 if close == -1:
                     self.token = Token(line[position:], None, self.line_offset + position, self.line_offset + len(line))
@@ -287,7 +288,7 @@ class _Lexer(object):
                 if line[position:position + 2] == b"0t":
                     end = len(line)
                 else:
-                    while end < len(line) and line[end:end + 1] not in (b" ", b"\t"):
+                    while end < len(line) and line[end:end + 1] not in _BLANKS:
                         end += 1
                     if end - 1 > position and line[end - 1:end] == b":":
                         end -= 1
@@ -597,32 +598,35 @@ def _parse_entry(lexer, entry, problem):
 
 
 def _parse_secret(lexer, entry, problem):
+    """Parse ``KIND [PPK_ID] SECRET`` after the colon, as secrets.c's process_secret() does."""
+
+    def reject(message, severity="error"):
+        entry.problem = message
+        problem(entry.start, message, severity)
+
     token = lexer.token
     if token is None:
         # pluto reads a NULL token here: 4.10 and 5.2 exit while loading such a file.
-        entry.problem = "the record ends after ':' without a secret type, which makes pluto exit"
-        problem(entry.start, entry.problem, severity="fatal")
+        reject("the record ends after ':' without a secret type, which makes pluto exit", "fatal")
         return
     entry.kind = _text(token.text.upper())
     if entry.kind not in SECRET_KINDS:
-        entry.problem = "pluto ignores this entry: %s is not a secret type it reads (only %s)" % (
-            _describe_keyword(entry.kind), ", ".join(SECRET_KINDS))
-        problem(entry.start, entry.problem, severity="warning")
+        reject("pluto ignores this entry: %s is not a secret type it reads (only %s)"
+               % (_describe_keyword(entry.kind), ", ".join(SECRET_KINDS)), "warning")
         return
     if not lexer.shift():
-        entry.problem = "the %s entry has no secret" % entry.kind
-        problem(entry.start, entry.problem)
+        reject("the %s entry has no secret" % entry.kind)
         return
+
     if entry.kind == "PPKS":
         if lexer.token.quote not in (b'"', b"'"):
-            entry.problem = "the PPK ID of a PPKS entry must be quoted"
-            problem(entry.start, entry.problem)
+            reject("the PPK ID of a PPKS entry must be quoted")
             return
         entry.ppk_id = _text(lexer.token.text)
         if not lexer.shift():
-            entry.problem = "the PPKS entry has no key after its PPK ID"
-            problem(entry.start, entry.problem)
+            reject("the PPKS entry has no key after its PPK ID")
             return
+
     secret_token = lexer.token
     entry.secret_token = secret_token
     entry.sensitive.append((secret_token.start, secret_token.end))
@@ -632,13 +636,12 @@ def _parse_secret(lexer, entry, problem):
         quote = _typographic_quote(secret_token.text)
         if quote:
             reason = "it starts with the typographic quote %s, which pluto does not treat as a quote" % quote
-        entry.problem = "pluto ignores this entry: the %s secret is malformed (%s)" % (entry.kind, reason)
-        problem(entry.start, entry.problem)
+        reject("pluto ignores this entry: the %s secret is malformed (%s)" % (entry.kind, reason))
         return
+
     lexer.shift()
     if lexer.boundary is None:
-        entry.problem = "pluto ignores this entry: there is text after the secret (expected record boundary in key)"
-        problem(entry.start, entry.problem)
+        reject("pluto ignores this entry: there is text after the secret (expected record boundary in key)")
         return
     entry.secret = value
     for form in (_text(value), _text(secret_token.text)):
@@ -831,9 +834,12 @@ def redact(parsed, fingerprint):
 def _merge(edits):
     merged = []
     for start, end, replacement in sorted(edits, key=lambda edit: edit[0]):
-        if merged and (start < merged[-1][1] or (start == merged[-1][1] and replacement == merged[-1][2] == b"<hidden>")):
+        if merged:
             previous = merged[-1]
-            merged[-1] = (previous[0], max(previous[1], end), b"<hidden>")
-            continue
+            overlaps = start < previous[1]
+            adjacent_hidden = start == previous[1] and replacement == previous[2] == b"<hidden>"
+            if overlaps or adjacent_hidden:
+                merged[-1] = (previous[0], max(previous[1], end), b"<hidden>")
+                continue
         merged.append((start, end, replacement))
     return merged

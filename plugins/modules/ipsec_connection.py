@@ -259,6 +259,10 @@ version:
   returned: when pluto reports it
   type: str
   sample: "4.10"
+libreswan_commands:
+  description: How many Libreswan commands ran, read-only ones (C(whack --status)) included.
+  returned: unless I(state=rendered)
+  type: int
 rendered:
   description: The text of the definition file.
   returned: when I(state=rendered)
@@ -354,6 +358,7 @@ def run(module):
                                files=ModuleFiles(module))
     for warning in result.pop("warnings", []):
         module.warn(warning)
+    result["libreswan_commands"] = client.command_count
     outputs = result.pop("output", None)
     if params["verbose"] and outputs:
         result["output"] = outputs

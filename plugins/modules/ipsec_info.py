@@ -20,7 +20,7 @@ description:
     with what pluto loaded), C(certs) (C(whack --listcerts)), C(cacerts) (C(whack --listcacerts)),
     C(pubkeys) (C(whack --listpubkeys)), C(crls) (C(whack --listcrls)) and C(expiring)
     (C(whack --checkpubkeys))."
-  - "ipsec_auto(8) operations and what replaces them: C(--status) is the default subsets;
+  - "ipsec_auto(8) operations and what replaces them: C(--status) is the default subsets together;
     C(--listcerts), C(--listcacerts), C(--listpubkeys), C(--listcrls) and C(--checkpubkeys) are the
     subsets C(certs), C(cacerts), C(pubkeys), C(crls) and C(expiring); C(--listall) is
     I(gather_subset=all); C(--utc) is I(utc=true)."
@@ -64,7 +64,8 @@ options:
       - With C(false), dates are in the managed host's local time with its UTC offset
         (C(2026-12-04T22:16:25+01:00)).
       - Affects the C(certs), C(cacerts), C(pubkeys), C(crls) and C(expiring) subsets. The module
-        always asks pluto for UTC and converts, so the result does not depend on pluto's time zone.
+        always runs C(whack --utc) and converts the dates, so the result does not depend on pluto's
+        time zone.
     type: bool
     default: false
 notes:

@@ -21,7 +21,7 @@ description:
   - "C(rereadcerts): C(whack --rereadcerts) (Libreswan 4.0 and later). pluto reloads the
     certificate of every loaded connection from its NSS database, by nickname."
   - "C(rereadall): C(whack --rereadall). The secrets, and from 4.0 on the certificates; pluto
-    also starts fetching CRLs as for C(fetchcrls). Libreswan 4.x adds a harmless notice that
+    also starts fetching CRLs as for C(fetchcrls). pluto 3.x and 4.x add a harmless notice that
     C(rereadcrls) is obsolete, which the module leaves out of its warnings."
   - "C(fetchcrls): C(whack --fetchcrls). pluto's CRL fetcher processes the pending fetch requests
     (see C(crl_fetch_requests) of M(ipsec.libreswan.ipsec_info)), downloading each CRL from its
@@ -197,13 +197,14 @@ def run(module, client):
         message, hint = REPLACED[command]
         raise ValidationError("command=%s is not supported: %s" % (command, message), hint=hint)
 
-    # Read-only: fails with PlutoNotRunningError and tells the running pluto's version.
+    # Read-only: raises PlutoNotRunningError, and stores the running pluto's version in client.version.
     client.status()
     builder, minimum = OPERATIONS[command]
     version = client.version
     if version and version_tuple(version) < minimum:
+        needed = ".".join(str(number) for number in minimum)
         raise ValidationError(
-            "command=%s needs Libreswan %s or later; this pluto is %s" % (command, ".".join(str(n) for n in minimum), version),
+            "command=%s needs Libreswan %s or later; this pluto is %s" % (command, needed, version),
             hint="Libreswan 3.x reads a connection's certificate when the connection is added: "
             "replace the connection (ipsec.libreswan.ipsec_connection with force=true)",
         )

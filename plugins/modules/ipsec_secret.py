@@ -20,7 +20,7 @@ description:
     white space). The entry is found by its kind and its set of indexes (I(selectors)), in any order;
     its secret is replaced in place. Every other line, comment and entry stays byte for byte.
     A second entry with the same indexes is removed instead of being left to shadow the first.
-  - Secrets are compared as bytes, so an entry that already holds the same key in another encoding
+  - Secrets are compared as bytes, so an entry that already contains the same key in another encoding
     (for example C(0x) hex) is left alone.
   - A secret of printable ASCII without C(") is written in double quotes, where pluto reads every
     byte literally, backslashes included. Any other secret (with C("), a newline, control bytes or
@@ -29,10 +29,12 @@ description:
     when pluto would read anything but the requested secret.
   - The file is replaced atomically with mode C(0600), keeping its owner, group and SELinux label.
     When its content changed and pluto is running, C(ipsec whack --rereadsecrets) makes pluto load
-    it. When pluto is not running, the file is written and a warning says so.
+    it. When pluto is not running, the file is written and the task warns about it.
   - The module also reads the main secrets file I(secrets_file) and every file it includes, as pluto
     does, to warn when pluto never reads I(path), when two entries have the same indexes but
     different secrets (pluto then uses only one of them), and about entries pluto ignores.
+    A record that ends right after its C(:) makes pluto 4.10 and 5.2 exit while reading the file,
+    so such a record in any of these files fails the task before anything is written.
   - Every secret found in any file it reads is registered as a no-log value, so Ansible masks it
     in every result, warning and error. Results never contain a secret; diff mode replaces each
     secret with a keyed fingerprint.
@@ -95,7 +97,7 @@ options:
   secret:
     description:
       - The secret. Required with I(state=present). It is never logged or returned.
-      - Interpreted as I(secret_format) says.
+      - I(secret_format) sets how it is read.
     type: str
   secret_format:
     description:
@@ -499,7 +501,10 @@ class SecretTask(object):
         params = self.params
         self.warnings.extend(validate_connection_name(params["name"], allow_child=False))
         self.path = params["path"] or "/etc/ipsec.d/%s.secrets" % params["name"]
-        self.selectors = list(params["selectors"])
+        self.selectors = []
+        for selector in params["selectors"]:
+            if selector not in self.selectors:
+                self.selectors.append(selector)
         self.kind = params["type"]
         self.ppk_id = params["ppk_id"]
         self.secret = None

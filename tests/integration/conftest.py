@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +60,18 @@ def pytest_configure(config):
     esp_guest.register(config, lab_unavailable_reason)
 
 
+def selected_installation():
+    """Return the Libreswan the session lab runs: LAB_LIBRESWAN=5.2 selects 5.2, else the system's."""
+    wanted = os.environ.get("LAB_LIBRESWAN", "").strip()
+    if wanted in ("", "system", "4.10"):
+        return None
+    if wanted == "5.2":
+        from tests.lab.libreswan52 import libreswan_52_installation
+
+        return libreswan_52_installation()
+    raise pytest.UsageError("LAB_LIBRESWAN=%r: use 4.10 (the system's Libreswan) or 5.2" % wanted)
+
+
 @pytest.fixture(scope="session")
 def lab_available():
     """Skip the test unless this machine can build labs (root and a working `ip netns`)."""
@@ -73,7 +86,8 @@ def lab(lab_available):
     for line in cleanup(stale_only=True):
         if not line.startswith("kept"):
             print("lab cleanup: %s" % line, file=sys.stderr)
-    with Lab(hosts=("west", "east"), ipv6=True, subnets=PROTECTED_SUBNETS) as session_lab:
+    with Lab(hosts=("west", "east"), ipv6=True, subnets=PROTECTED_SUBNETS,
+             installation=selected_installation()) as session_lab:
         yield session_lab
         LAB_TIMINGS.update(session_lab.timings)
     LAB_TIMINGS["teardown"] = session_lab.timings.get("teardown")
@@ -98,7 +112,7 @@ class PlaybookRun:
     `plays` is the JSON callback's list of plays, each with `tasks`, each task with `task`
     (name, action) and `hosts` (host name to the module result, plus `_lab_status`: ok,
     failed, ignored, skipped or unreachable). `stats` is the recap by host: ok, changed,
-    failures, unreachable, skipped, rescued, ignored.
+    failures, unreachable, skipped, rescued, ignored. `seconds` is the run's wall time.
     """
 
     command: list
@@ -107,6 +121,7 @@ class PlaybookRun:
     stderr: str
     plays: list = field(default_factory=list)
     stats: dict = field(default_factory=dict)
+    seconds: float = 0.0
 
     @property
     def tasks(self) -> list:
@@ -190,6 +205,7 @@ def run_playbook(lab, inventory):
                 "LAB_PLAYBOOK_RESULT": str(result_path),
             },
         )
+        started = time.monotonic()
         completed = subprocess.run(
             command,
             capture_output=True,
@@ -201,6 +217,7 @@ def run_playbook(lab, inventory):
         )
 
         outcome = PlaybookRun(command, completed.returncode, completed.stdout, completed.stderr)
+        outcome.seconds = time.monotonic() - started
         if not result_path.exists():
             raise AssertionError("ansible-playbook wrote no JSON result\n%s" % outcome)
         document = json.loads(result_path.read_text())

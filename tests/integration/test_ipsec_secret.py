@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.lab import ansible_environment
 
@@ -222,3 +223,23 @@ def default_callback_run(lab, key: str) -> str:
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-2000:]
     assert "changed=1" in completed.stdout
     return completed.stdout + completed.stderr
+
+
+def test_documented_examples_run(clean_lab, run_playbook):
+    from ansible_collections.ipsec.libreswan.plugins.modules import ipsec_secret
+
+    tasks = yaml.safe_load(ipsec_secret.EXAMPLES)
+    play = [{"name": "Documented examples", "hosts": "lab", "gather_facts": False, "tasks": tasks}]
+    variables = {
+        "vault_west_east_psk": new_key("example"),
+        "vault_roadwarrior_psk_base64": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "vault_alice_password": new_key("alice"),
+        "vault_ppk_hex": secrets.token_hex(32),
+    }
+    run = run_playbook(yaml.safe_dump(play), extra_vars=variables)
+    assert_ok(run)
+    west = clean_lab["west"]
+    assert not west.path("ipsec.d/west-east.secrets").exists()
+    assert west.read_file("ipsec.d/roadwarriors.secrets").startswith(": PSK ")
+    assert west.read_file("ipsec.d/xauth-alice.secrets").startswith("@alice : XAUTH ")
+    assert west.read_file("ipsec.d/west-east-ppk.secrets").startswith('@west @east : PPKS "PPK_ID_1" ')

@@ -335,7 +335,7 @@ def test_config_problems_reported():
 
 
 class FakeRunner:
-    """Answer argv lists from a table keyed by the whack options after the control socket."""
+    """Return canned results for argv lists, looked up by the whack options after the control socket."""
 
     def __init__(self, answers):
         self.answers = answers

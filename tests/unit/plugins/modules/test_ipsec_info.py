@@ -1,4 +1,4 @@
-"""ipsec_info run through AnsibleModule, with run_command answering from lab captures."""
+"""ipsec_info run through AnsibleModule, with run_command replaced by lookups of lab captures."""
 
 import json
 from pathlib import Path

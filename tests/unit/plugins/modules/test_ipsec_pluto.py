@@ -1,4 +1,4 @@
-"""ipsec_pluto run through AnsibleModule, with run_command answering as pluto 4.10 and 5.2 did in the lab."""
+"""ipsec_pluto run through AnsibleModule, with run_command returning the outputs pluto 4.10 and 5.2 printed in the lab."""
 
 import json
 from pathlib import Path
