@@ -5,7 +5,7 @@ PYTEST := $(VENV)/bin/pytest
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deps demo test unit integration guest sanity lint clean
+.PHONY: deps demo test unit integration integration-52 sanity lint clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -16,11 +16,21 @@ demo: deps
 unit: deps
 	$(PYTEST) -q tests/unit
 
+# The connection-management suites again with Libreswan 5.2 (Debian 13's package, fetched by
+# scripts/fetch-libreswan-5.2.sh) on every lab host.
+SUITES_52 := tests/integration/test_ipsec_connection.py tests/integration/test_ipsec_connection_definition.py \
+	tests/integration/test_ipsec_connections.py tests/integration/test_libreswan52.py
+
 integration: deps
 	$(PYTEST) -q tests/integration
+	LAB_LIBRESWAN=5.2 $(PYTEST) -q $(SUITES_52)
+
+integration-52: deps
+	LAB_LIBRESWAN=5.2 $(PYTEST) -q $(SUITES_52)
 
 test: deps
 	$(PYTEST) -q tests/unit tests/integration
+	LAB_LIBRESWAN=5.2 $(PYTEST) -q $(SUITES_52)
 
 sanity: deps
 	@bash scripts/sanity.sh

@@ -25,20 +25,47 @@ def is_routed(routing, routing_raw):
     return routing in ROUTED_STATES or (routing_raw or "").startswith("routed-")
 
 
+class _Index(object):
+    """Lookups over one parsed status, built in one pass so that many summaries stay linear."""
+
+    def __init__(self, status):
+        self.status = status
+        self.entries = {}
+        self.instances = {}
+        for key, entry in status.get("connections", {}).items():
+            base = entry.get("base") or key
+            if entry.get("instance") is not None:
+                self.instances.setdefault(base, []).append(key)
+            elif key == base or entry.get("child"):
+                self.entries.setdefault(base, {})[key] = entry
+        self.states = {}
+        self.child_parents = {}
+        for state in status.get("states", {}).values():
+            self.states.setdefault(state.get("connection"), []).append(state)
+            if state.get("kind") == "Child" and state.get("parent"):
+                self.child_parents.setdefault(state.get("parent"), set()).add(state.get("connection"))
+        for states in self.states.values():
+            states.sort(key=lambda state: state.get("serial") or 0)
+
+
+# The index of the most recent status; a reference to the status itself makes the identity check safe.
+_LAST = {}
+
+
+def _index(status):
+    if _LAST.get("status") is not status:
+        _LAST["status"] = status
+        _LAST["index"] = _Index(status)
+    return _LAST["index"]
+
+
 def connection_entries(status, name):
     """Return ``{child name: status entry}`` for ``name`` and its split children, without instances."""
-    entries = {}
-    for key, entry in status.get("connections", {}).items():
-        if entry.get("instance") is not None:
-            continue
-        if key == name or entry.get("base") == name and entry.get("child"):
-            entries[key] = entry
-    return entries
+    return dict(_index(status).entries.get(name, {}))
 
 
 def _instances(status, name):
-    return sorted(key for key, entry in status.get("connections", {}).items()
-                  if entry.get("instance") is not None and entry.get("base") == name)
+    return sorted(_index(status).instances.get(name, []))
 
 
 def _state(status, serial):
@@ -48,18 +75,17 @@ def _state(status, serial):
 
 
 def _states_of(status, names):
-    return sorted(
-        (state for state in status.get("states", {}).values() if state.get("connection") in names),
-        key=lambda state: state.get("serial") or 0,
-    )
+    index = _index(status)
+    states = []
+    for name in names:
+        states.extend(index.states.get(name, []))
+    return sorted(states, key=lambda state: state.get("serial") or 0)
 
 
 def _shared_ike_serials(status, names):
     """Return serials of IKE SAs that carry a Child SA of a connection outside ``names``."""
-    return set(
-        state.get("parent") for state in status.get("states", {}).values()
-        if state.get("kind") == "Child" and state.get("parent") and state.get("connection") not in names
-    )
+    names = set(names)
+    return set(parent for parent, connections in _index(status).child_parents.items() if connections - names)
 
 
 def summarise_child(status, entry, family):

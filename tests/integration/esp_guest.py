@@ -85,7 +85,7 @@ def junit_test_name(nodeid: str) -> tuple:
 
 @dataclass
 class GuestOutcome:
-    """What the guest recorded for one test: `status` is passed, failed or skipped.
+    """What the guest recorded for one test: `status` is passed, failed, skipped or xfailed.
 
     `message` is the one-line reason (failure message or skip reason); `details` is the full
     report text of a failure (traceback and captured output). `seconds` is the test's duration.
@@ -113,7 +113,8 @@ def parse_junit(path: str) -> dict:
                 seconds=seconds,
             )
         elif skipped is not None:
-            outcome = GuestOutcome("skipped", message=skipped.get("message", ""), seconds=seconds)
+            status = "xfailed" if skipped.get("type") == "pytest.xfail" else "skipped"
+            outcome = GuestOutcome(status, message=skipped.get("message", ""), seconds=seconds)
         else:
             outcome = GuestOutcome("passed", seconds=seconds)
         outcomes[key] = outcome
@@ -196,7 +197,8 @@ class GuestRun:
         """Remove the results directory when every test passed; otherwise keep it for inspection."""
         if self.results_dir is None:
             return
-        passed = self.error is None and all(self.outcome(nodeid).status == "passed" for nodeid in self.nodeids)
+        expected = ("passed", "xfailed")
+        passed = self.error is None and all(self.outcome(nodeid).status in expected for nodeid in self.nodeids)
         if passed or self.skip_reason:
             shutil.rmtree(self.results_dir, ignore_errors=True)
         else:
@@ -243,6 +245,8 @@ class GuestTestItem(pytest.Item):
             # Report the test's own location rather than this line.
             skip._use_item_location = True
             raise skip
+        if outcome.status == "xfailed":
+            pytest.xfail("in the UML guest: %s" % outcome.message)
         if outcome.status != "passed":
             raise GuestTestFailed("failed in the UML guest: %s\n\n%s" % (outcome.message, outcome.details))
 

@@ -9,6 +9,8 @@ the tests assert that clear failure (the guest-kernel tests cover full tunnels).
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from ansible_collections.ipsec.libreswan.plugins.module_utils._livestate import summarise
@@ -79,8 +81,12 @@ def reach_start_state(lab, name, start):
     if start == "routed":
         west.whack("--name", name, "--route")
     if start == "ike":
-        west.whack("--name", name, "--initiate", check=False)
-        assert west.ike_sa_established(name), west.status()
+        # Asynchronous: 5.2's whack waits while pluto retries the Child SA this kernel rejects.
+        west.whack("--asynchronous", "--name", name, "--initiate", check=False)
+        deadline = time.monotonic() + 10
+        while not live(west, name)["ike_established"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert live(west, name)["ike_established"], west.status()
 
 
 def live(host, name):
@@ -120,6 +126,10 @@ CASES = [(start, target) for start in EXPECTED_CHANGE for target in ("present", 
 @pytest.mark.parametrize("start, target", CASES, ids=["%s-to-%s" % case for case in CASES])
 def test_state_reached_from_start_state(clean_lab, run_playbook, start, target):
     lab = clean_lab
+    if (start, target) == ("ike", "routed") and lab["west"].installation.version.startswith("5."):
+        pytest.xfail("5.x defers whack --route while a negotiation runs ('connection marked for routing') and the "
+                     "status does not show the mark, so each run routes again until the negotiation ends; "
+                     "on this kernel the rejected Child SA is retried for minutes")
     prepare(lab)
     reach_start_state(lab, "h2h", start)
     west = lab["west"]

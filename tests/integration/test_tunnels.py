@@ -13,7 +13,7 @@ other alone.
 
 One ansible-playbook run costs seconds in the guest, so every phase is one run for all three
 connections, made by a module fixture, and the tests check its result per connection. The phases
-build on each other in this order: up (the same plays twice), a proposal change of h2h, down,
+build on each other in this order: up (west's play twice), a proposal change of h2h, down,
 routed (after unloading) and absent. Each phase fixture requests the previous one, so any
 selection of tests finds the state it expects. A fixture also records west's kernel state right
 after its playbook, before any test sends traffic.
@@ -214,8 +214,8 @@ def play(host: str, state: str) -> str:
     ) % {"host": host, "state": state}
 
 
-# Plays 0 and 1 are the first run, plays 2 and 3 the same plays again.
-UP_TWICE = play("east", "present") + play("west", "up") + play("east", "present") + play("west", "up")
+# Play 0 loads the connections on east, play 1 brings them up from west and play 2 is play 1 again.
+UP_TWICE = play("east", "present") + play("west", "up") + play("west", "up")
 
 
 def loop_results(run, play_index: int, host: str) -> dict:
@@ -232,8 +232,14 @@ def summary(result: dict) -> str:
 
 
 def newest_serials(status: str) -> dict:
-    """Return {child: (newest IKE SA, newest IPsec SA)} from `whack --status` output."""
-    return {match[0]: (int(match[1]), int(match[2])) for match in NEWEST_RE.findall(status)}
+    """Return {child: (newest IKE SA, newest IPsec SA)} from `whack --status` output.
+
+    pluto prints #0 for "none", for example as the newest IKE SA of a child that uses its sibling's
+    IKE SA; that becomes None, as in the module's results.
+    """
+    return {
+        match[0]: (int(match[1]) or None, int(match[2]) or None) for match in NEWEST_RE.findall(status)
+    }
 
 
 def esp_spis(host, child: str) -> tuple:
@@ -360,7 +366,7 @@ def tunnel_lab(lab):
 
 @pytest.fixture(scope="module")
 def up_phase(tunnel_lab, run_playbook) -> Phase:
-    """East loads every connection and west brings them up; then the same two plays again."""
+    """East loads every connection, west brings them up, then west runs the same play again."""
     return run_phase(tunnel_lab, run_playbook, UP_TWICE)
 
 
@@ -418,17 +424,16 @@ def test_up_establishes_connection(tunnel_lab, up_phase, conn):
 
 @pytest.mark.parametrize("conn", CONNS_WITH_IPV6_MARK)
 def test_second_run_changes_nothing(up_phase, conn):
-    for play_index, host in ((2, "east"), (3, "west")):
-        result = loop_results(up_phase.run, play_index, host)[conn]
-        assert not result.get("failed"), summary(result)
-        assert result["changed"] is False, summary(result)
-        assert result["commands"] == [], summary(result)
+    result = loop_results(up_phase.run, 2, "west")[conn]
+    assert not result.get("failed"), summary(result)
+    assert result["changed"] is False, summary(result)
+    assert result["commands"] == [], summary(result)
 
 
 @pytest.mark.parametrize("conn", CONNS_WITH_IPV6_MARK)
 def test_second_run_keeps_sa_serials(tunnel_lab, up_phase, conn):
     first = loop_results(up_phase.run, 1, "west")[conn]
-    second = loop_results(up_phase.run, 3, "west")[conn]
+    second = loop_results(up_phase.run, 2, "west")[conn]
     live = newest_serials(up_phase.status)
     for child in tunnel_lab.tunnels[conn].children:
         before = first["after"]["children"][child]
