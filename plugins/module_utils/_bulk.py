@@ -7,11 +7,12 @@
 """Bring many connections to their states with a constant number of status reads.
 
 One ``whack --status`` and one configuration parse serve every connection. The
-per-connection plans come from ``_connection.plan``; their commands then run
-phase by phase: every delete, one ``addconn`` naming every connection to add,
-every route, every initiate (asynchronous, then one status read per poll until
-all are up or the timeout passes), every terminate and unroute. A connection
-that fails is reported on its own; the others still converge.
+per-connection plans come from ``_connection.plan``, and their commands then run
+phase by phase. First every delete, then one ``addconn`` naming every connection
+to add, then every route. Every initiate is asynchronous, followed by one status
+read per poll until all are up or the timeout passes. Terminates and unroutes
+come last. A connection that fails is reported on its own, and the others still
+converge.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -140,7 +141,7 @@ def _prepare(client, items, status, records, purge_dir):
 
 
 def _batches(client, items):
-    """Return [(phase, argv, [(item, step), ...])] in the order they run; adds share one addconn."""
+    """Return ``[(phase, argv, [(item, step), ...])]`` in the order they run; all adds share one addconn."""
     batches = []
     for phase in PHASES:
         phase_items = [(item, step) for item in items if item.error is None for step in item.steps if step.action == phase]

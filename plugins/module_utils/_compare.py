@@ -190,9 +190,13 @@ def _compare_lifetimes(differences, conn, child, live):
 
     tries = conn.get("keyingtries")
     if tries is not None and live.get("keyingtries") is not None:
-        wanted = 0 if tries.strip().lower() == "%forever" else (int(tries) if tries.strip().isdigit() else None)
-        if wanted is not None and wanted != live["keyingtries"]:
-            _diff(differences, child, "keyingtries", wanted, live["keyingtries"])
+        configured_tries = None
+        if tries.strip().lower() == "%forever":
+            configured_tries = 0
+        elif tries.strip().isdigit():
+            configured_tries = int(tries)
+        if configured_tries is not None and configured_tries != live["keyingtries"]:
+            _diff(differences, child, "keyingtries", configured_tries, live["keyingtries"])
 
 
 def _compare_policy(differences, conn, child, live):
@@ -218,10 +222,10 @@ def compare_definition(name, conn, live_connections):
     difference is ``{"connection", "field", "config", "loaded"}``.
     """
     differences = []
-    wanted_children = expected_children(name, conn)
-    if sorted(wanted_children) != sorted(live_connections):
-        _diff(differences, name, "children", sorted(wanted_children), sorted(live_connections))
-    for child in wanted_children:
+    configured_children = expected_children(name, conn)
+    if sorted(configured_children) != sorted(live_connections):
+        _diff(differences, name, "children", sorted(configured_children), sorted(live_connections))
+    for child in configured_children:
         live = live_connections.get(child)
         if live is None:
             continue

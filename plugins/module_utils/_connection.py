@@ -174,11 +174,11 @@ def _run_step(client, step, request):
     lines = output_lines(out, err)
     if rc == 124 and timeout:
         # pluto goes on negotiating (5.2 retries a rejected Child SA for a long time), so the
-        # outcome is decided from its state like any other initiate; this line says why it ended.
+        # outcome is decided from its state like any other initiate. This line records why whack ended.
         lines.append("whack --initiate for %s timed out after %ss" % (step.target, timeout))
-    # Exit codes of whack are not reliable (an --initiate whose Child SA is rejected
-    # exits 0), so only add and route failures are decided here; pluto's state decides
-    # the rest once every step has run.
+    # Exit codes of whack are not reliable: an --initiate whose Child SA is rejected exits 0.
+    # So only add, route, unroute and delete failures are decided here, and pluto's state
+    # decides the rest once every step has run.
     if rc != 0 and step.action in ("add", "route", "unroute", "delete"):
         error_type = AddFailedError if step.action == "add" else LibreswanError
         raise error_type(
@@ -270,8 +270,13 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
         "warnings": list(status.get("warnings", [])),
     }
     if managed is not None and (file_changed or remove_file or request.definition is not None):
-        result["file"] = {"path": managed.path, "before": managed.old_text or "",
-                          "after": "" if remove_file else (managed.text if managed.text is not None else managed.old_text or "")}
+        if remove_file:
+            after_text = ""
+        elif managed.text is not None:
+            after_text = managed.text
+        else:
+            after_text = managed.old_text or ""
+        result["file"] = {"path": managed.path, "before": managed.old_text or "", "after": after_text}
     if request.state == "down" and not request.unroute and before["routed"]:
         result["warnings"].append(
             "Connection %r stays routed: traffic that matches it, or the peer, can bring it up again. "

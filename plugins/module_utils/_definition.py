@@ -7,9 +7,9 @@
 """Connection definitions the collection writes to their own file, validated before they land.
 
 Before a rendered file replaces the old one, the whole configuration as it
-would be is checked twice: by the collection's parser (reading the new text in
-place of the file) and by Libreswan's own ``addconn --checkconfig`` on a copy
-in a temporary directory.
+would be is checked twice. The collection's parser reads the new text in place
+of the file, and Libreswan's own ``addconn --checkconfig`` checks a copy in a
+temporary directory.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -98,7 +98,7 @@ def check_with_addconn(client, manageds):
 
 
 class ManagedDefinition(object):
-    """The file that holds one connection's rendered definition."""
+    """The file that contains one connection's rendered definition."""
 
     def __init__(self, name, definition, path=None):
         self.name = name

@@ -17,7 +17,7 @@ ROUTED_STATES = ("routed", "established")
 
 
 def is_routed(routing, routing_raw):
-    """Return True when the kernel holds the connection's policy (trap or tunnel).
+    """Return True when the connection's policy (trap or tunnel) is installed in the kernel.
 
     5.x words such as ``routed-negotiation`` normalise to "negotiating" but still
     mean the policy is installed, so the raw word is consulted too.

@@ -6,9 +6,9 @@
 # without notice.
 """Render a connection definition (a dict of keywords) as an ipsec.conf conn section.
 
-The rendering follows the lexer rules the parser in ``_conf.py`` implements:
-a raw value ends at the first blank, so values with blanks or ``#`` are
-double-quoted; double quotes have no escape, so a value containing ``"`` or a
+The rendering follows the lexer rules that the parser in ``_conf.py`` implements.
+A raw value ends at the first blank, so values with blanks or ``#`` are
+double-quoted. Double quotes have no escape, so a value containing ``"`` or a
 line break cannot be written and is rejected.
 """
 
