@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import re
 
 from ansible_collections.ipsec.libreswan.plugins.module_utils._compare import (
@@ -101,11 +102,18 @@ def _definition_differences(request, conn, status, records):
     return differences
 
 
-def plan(client, request, before, conn, differences, file_changed=False):
-    """Return the list of Steps that takes the connection from ``before`` to the requested state."""
+def plan(client, request, before, conn, differences, file_changed=False, listen=False):
+    """Return the list of Steps that takes the connection from ``before`` to the requested state.
+
+    ``listen`` puts ``whack --listen`` first, so pluto notices an address it missed and orients
+    the connection before it is routed or initiated.
+    """
     name = request.name
     steps = []
     children = sorted(before["children"])
+    if listen:
+        steps.append(Step("listen", name, client.argv_listen(),
+                          "unoriented, and one of its ends is an address of this host that pluto has not noticed"))
 
     if request.state == "absent":
         for child in children:
@@ -259,7 +267,8 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
 
     file_changed = bool(managed and managed.changed)
     remove_file = bool(request.state == "absent" and managed and managed.removable)
-    steps = plan(client, request, before, conn, differences, file_changed=file_changed)
+    listen = _needs_listen(client, request, before, conn)
+    steps = plan(client, request, before, conn, differences, file_changed=file_changed, listen=listen)
     result = {
         "changed": bool(steps) or file_changed or remove_file,
         "commands": [step.argv for step in steps],
@@ -315,6 +324,49 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
     if remove_file:
         files.remove(managed.path)
     return result
+
+
+def _needs_listen(client, request, before, conn):
+    """Decide what an unoriented connection needs before it can be routed or initiated.
+
+    Return True when one end is an address of this host (pluto missed it, ``whack --listen``
+    fixes that); raise when neither end is, because no command can help then.
+    """
+    if request.state not in ("up", "routed") or conn is None:
+        return False
+    if before["loaded"] and before["oriented"]:
+        return False
+    left, right = conn.get("left"), conn.get("right")
+    ends = [value for value in (left, right) if value and _is_address(value)]
+    if len(ends) < 2:
+        return False
+    local = client.local_addresses()
+    if local is None:
+        return False
+    local_set = set(_normal_address(address) for address in local)
+    if any(_normal_address(end) in local_set for end in ends):
+        return before["loaded"]
+    raise LibreswanError(
+        "Connection %r is unoriented: neither left=%s nor right=%s is an address of this host (its addresses: %s)"
+        % (request.name, left, right, ", ".join(local) or "none"),
+        hint="Correct left= or right=, or add the address to an interface; pluto then needs "
+        "'ipsec whack --listen', which this module runs when it finds the address",
+    )
+
+
+def _is_address(value):
+    try:
+        ipaddress.ip_address(value.strip())
+    except ValueError:
+        return False
+    return True
+
+
+def _normal_address(value):
+    try:
+        return str(ipaddress.ip_address(value.strip()))
+    except ValueError:
+        return value
 
 
 def _annotate(error, client, before):

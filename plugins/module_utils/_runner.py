@@ -34,6 +34,7 @@ _VERSION_RE = re.compile(r"Libreswan\s+v?(\d+(?:\.\d+)*)", re.IGNORECASE)
 _PLUTO_VERSION_RE = re.compile(r"pluto_version=v?(\d+(?:\.\d+)*)")
 # whack's messages when it cannot reach the control socket (3.x to 5.x wording).
 _NOT_RUNNING_RE = re.compile(r"Pluto is not running|connect\(\) for .* failed|No such file or directory", re.IGNORECASE)
+_ADDRESS_RE = re.compile(r"\sinet6?\s+([0-9A-Fa-f.:]+)/")
 # Up to 4.x every whack line starts with a three-digit code; 5.0 dropped it.
 _CODE_PREFIX_RE = re.compile(r"^\d{3} ")
 
@@ -149,6 +150,15 @@ class LibreswanClient(object):
         if record:
             self.history.append({"cmd": list(argv), "rc": rc, "stdout": out, "stderr": err})
         return rc, out, err
+
+    def local_addresses(self):
+        """Return the host's interface addresses (``ip -o addr show``), or None when unknown."""
+        find = getattr(self.runner, "find", None)
+        argv = [find("ip") if find else "ip", "-o", "addr", "show"]
+        rc, out, err = self.run(argv, record=False)
+        if rc != 0:
+            return None
+        return [match.group(1) for match in _ADDRESS_RE.finditer(out)]
 
     def ensure_running(self):
         """Raise PlutoNotRunningError when the control socket does not exist."""

@@ -291,3 +291,63 @@ def test_invalid_name_rejected_before_any_command(clean_lab, run_playbook):
     assert result["_lab_status"] == "ignored", result
     assert "Invalid connection name" in result["msg"]
     assert "commands" not in result
+
+
+FAR = """\
+conn far
+\tleft=198.51.100.77
+\tright=198.51.100.78
+\tauthby=secret
+\tauto=ignore
+"""
+
+
+def test_unoriented_connection_fails_naming_addresses(clean_lab, run_playbook):
+    prepare(clean_lab, CONNS + "\n" + FAR)
+    playbook = PLAYBOOK.replace("      register: predicted\n", "      register: predicted\n      ignore_errors: true\n")
+    run = run_playbook(playbook, extra_vars={"conn": "far", "target": "up"})
+    assert run.result("predicted", "west")["_lab_status"] == "ignored", "check mode fails the same way"
+    applied = run.result("applied", "west")
+    assert applied["_lab_status"] == "ignored"
+    assert "unoriented" in applied["msg"]
+    assert "left=198.51.100.77" in applied["msg"] and "right=198.51.100.78" in applied["msg"]
+    assert "198.51.100.1" in applied["msg"].split("its addresses:")[1]
+    assert not loaded(clean_lab["west"], "far"), "nothing runs when no command can help"
+
+
+def test_address_added_after_start_noticed_with_listen(clean_lab, run_playbook):
+    prepare(clean_lab, CONNS + "\n" + FAR)
+    west = clean_lab["west"]
+    addconn(west, "far")
+    assert live(west, "far")["oriented"] is False
+    device = west.run(["ip", "-o", "-4", "addr", "show", "to", "198.51.100.1"]).stdout.split()[1]
+    west.run(["ip", "addr", "add", "198.51.100.77/24", "dev", device])
+    try:
+        run = run_playbook(PLAYBOOK, extra_vars={"conn": "far", "target": "routed"})
+        applied = run.result("applied", "west")
+        assert applied["changed"] is True, applied
+        assert [step["action"] for step in applied["plan"]] == ["listen", "route"]
+        assert live(west, "far")["oriented"] is True
+        assert routed(west, "far")
+        assert run.result("repeated", "west")["changed"] is False
+    finally:
+        west.run(["ip", "addr", "del", "198.51.100.77/24", "dev", device], check=False)
+
+
+def test_down_with_unroute_from_established(clean_lab, run_playbook):
+    prepare(clean_lab)
+    reach_start_state(clean_lab, "h2h", "routed")
+    west = clean_lab["west"]
+    west.whack("--asynchronous", "--name", "h2h", "--initiate", check=False)
+    deadline = time.monotonic() + 10
+    while not live(west, "h2h")["ike_established"] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert live(west, "h2h")["routed"] and live(west, "h2h")["ike_established"], west.status()
+    playbook = PLAYBOOK.replace('state: "{{ target }}"', 'state: "{{ target }}", unroute: true')
+    run = run_playbook(playbook, extra_vars={"conn": "h2h", "target": "down"})
+    applied = run.result("applied", "west")
+    assert [step["action"] for step in applied["plan"]] == ["terminate", "unroute"], applied
+    assert not routed(clean_lab["west"], "h2h")
+    assert ike_serials(clean_lab["west"], "h2h") == []
+    assert "198.51.100.2" not in clean_lab["west"].run(["ip", "xfrm", "policy"]).stdout
+    assert run.result("repeated", "west")["changed"] is False

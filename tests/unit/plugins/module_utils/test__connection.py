@@ -45,6 +45,12 @@ def capture(scenario):
 class ReplayRunner:
     """Answer `whack --status` from a list of captures, and every other argv with rc 0."""
 
+    # `ip -o addr show` as west in the lab prints it.
+    addresses = (
+        "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever\n"
+        "2: eth0    inet 198.51.100.1/24 scope global eth0\\       valid_lft forever preferred_lft forever\n"
+    )
+
     def __init__(self, statuses, answers=None):
         self.statuses = list(statuses)
         self.answers = answers or {}
@@ -52,6 +58,8 @@ class ReplayRunner:
 
     def run(self, argv, timeout=None):
         self.calls.append(list(argv))
+        if argv[1:] == ["-o", "addr", "show"]:
+            return 0, self.addresses, ""
         if argv[-1] == "--status":
             text = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
             return 0, text, ""
@@ -84,7 +92,12 @@ def addconn(setup, name):
 
 
 def changing_calls(runner):
-    return [call for call in runner.calls if call[-1] != "--status"]
+    return [call for call in runner.calls if call[-1] not in ("--status", "show")]
+
+
+def unoriented(text, name):
+    """Return a capture with `name` unoriented, as 4.10 prints it: `"far":     unoriented; my_ip=unset;`."""
+    return text.replace('"%s":     oriented;' % name, '"%s":     unoriented;' % name)
 
 
 def test_present_adds_unloaded_connection(setup):
@@ -221,3 +234,21 @@ def test_missing_socket_reports_pluto_not_running(setup, tmp_path):
     with pytest.raises(PlutoNotRunningError) as error:
         ensure_connection(client, ConnectionRequest("h2h", "present"))
     assert "pluto is not running" in error.value.message
+
+
+def test_unoriented_with_local_end_listens_first(setup):
+    runner, client = setup([unoriented(capture("added"), "h2h"), capture("routed")])
+    result = ensure_connection(client, ConnectionRequest("h2h", "routed"))
+    assert result["commands"] == [whack(setup, "--listen"), whack(setup, "--name", "h2h", "--route")]
+
+
+def test_unoriented_without_local_end_fails_naming_addresses(setup, tmp_path):
+    (tmp_path / "ipsec.conf").write_text(CONFIG.replace("198.51.100.1", "198.51.100.77"))
+    runner, client = setup([unoriented(capture("added"), "h2h")])
+    with pytest.raises(LibreswanError) as error:
+        ensure_connection(client, ConnectionRequest("h2h", "up"), check_mode=True)
+    assert "unoriented" in error.value.message
+    assert "left=198.51.100.77" in error.value.message
+    assert "right=198.51.100.2" in error.value.message
+    assert "198.51.100.1" in error.value.message.split("its addresses:")[1]
+    assert changing_calls(runner) == []
