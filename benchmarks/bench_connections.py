@@ -52,6 +52,10 @@ EXPENSIVE_VARIANTS = ("loop", "command_loop")
 LEFT = "2001:db8:0:1::1"
 PEER_NETWORK = "2001:db8:f::/64"
 PROFILE_ENTRIES = 25
+# Connections sampled for timing single commands.
+COST_SAMPLE = 20
+# Files whose functions the filtered profile lists: the collection and AnsibleModule.
+COLLECTION_CODE = ("ansible_collections/ipsec/", "plugins/modules/", "module_utils/basic.py")
 
 ONE_TASK_PLAYBOOK = """\
 - hosts: west
@@ -120,6 +124,53 @@ def naive_script(names: list) -> str:
         lines.append("ipsec auto --replace %s >/dev/null" % name)
         lines.append("ipsec auto --route %s >/dev/null" % name)
     return "\n".join(lines) + "\n"
+
+
+def command_cost_script(names: list, sample: list, probes: list) -> str:
+    """Return a script that times single Libreswan commands on the host, one "label microseconds rc" line each.
+
+    `names` are all loaded and routed connections, `sample` a few of them, and `probes` loaded
+    connections with leftupdown=%disabled, whose routes run no updown script. Each timing also
+    counts one fork of date(1).
+    """
+    sample_text = " ".join(sample)
+    lines = [
+        "now() { date +%s%N; }",
+        'measure() { label=$1; shift; start=$(now); "$@" >/dev/null 2>&1; rc=$?; end=$(now); '
+        'echo "$label $(( (end - start) / 1000 )) $rc"; }',
+        "for i in 1 2 3 4 5; do measure status ipsec whack --status; done",
+        "for i in 1 2 3; do measure checkconfig ipsec addconn --checkconfig; done",
+        "for name in %s; do ipsec whack --name $name --unroute >/dev/null 2>&1; measure route ipsec whack --name $name --route; done"
+        % sample_text,
+        "for name in %s; do measure route_no_updown ipsec whack --name $name --route; done" % " ".join(probes),
+        "for name in %s; do measure auto_replace ipsec auto --replace $name; ipsec whack --name $name --route >/dev/null 2>&1; done"
+        % sample_text,
+        "for name in %s; do measure auto_route ipsec auto --route $name; done" % sample_text,
+        "start=$(now); for name in %s; do ipsec whack --name $name --delete >/dev/null 2>&1; done; end=$(now); "
+        'echo "delete_all $(( (end - start) / 1000 )) 0"' % " ".join(names),
+        "measure addconn_all ipsec addconn %s" % " ".join(names),
+        "start=$(now); for name in %s; do ipsec whack --name $name --route >/dev/null 2>&1; done; end=$(now); "
+        'echo "route_all $(( (end - start) / 1000 )) 0"' % " ".join(names),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def parse_cost_lines(output: str) -> dict:
+    """Return {label: {"count", "median_ms", "min_ms", "max_ms", "failures"}} from the timing script's output."""
+    samples = {}
+    for line in output.splitlines():
+        label, microseconds, rc = line.split()
+        samples.setdefault(label, []).append((int(microseconds) / 1000.0, int(rc)))
+    return {
+        label: {
+            "count": len(values),
+            "median_ms": statistics.median(value for value, unused in values),
+            "min_ms": min(value for value, unused in values),
+            "max_ms": max(value for value, unused in values),
+            "failures": sum(1 for unused, rc in values if rc != 0),
+        }
+        for label, values in samples.items()
+    }
 
 
 def commands_per_auto_call(runner: LabRunner) -> dict:
@@ -227,10 +278,30 @@ class ConnectionBenchmark:
             profiles[phase] = {
                 "seconds_with_profiler": measurement["seconds"],
                 "libreswan_commands": measurement["result"].get("libreswan_commands"),
-                "by_cumulative": top_entries(measurement["profile_path"], "cumulative"),
+                "collection_by_cumulative": top_entries(measurement["profile_path"], "cumulative", COLLECTION_CODE),
                 "by_tottime": top_entries(measurement["profile_path"], "tottime"),
             }
         return profiles
+
+    def measure_command_costs(self, count: int) -> dict:
+        """Time single whack/addconn commands with `count` routed connections loaded."""
+        self.runner.reset()
+        converge = self.runner.run_module("costs-%d-converge" % count, MODULE_PATH, {"connections": connection_list(count)})
+        if converge["result"].get("failed"):
+            raise RuntimeError("converging %d connections failed: %s" % (count, converge["result"].get("msg")))
+        names = [connection_name(index) for index in range(1, count + 1)]
+        sample = names[:: max(1, count // COST_SAMPLE)][:COST_SAMPLE]
+        probes = ["probe%02d" % index for index in range(1, COST_SAMPLE + 1)]
+        for index, probe in enumerate(probes, start=1):
+            right = "2001:db8:f:1::%d" % index
+            text = "conn %s\n\tleft=%s\n\tright=%s\n\tauthby=secret\n\tleftupdown=%%disabled\n" % (probe, LEFT, right)
+            self.runner.host.write_file("ipsec.d/%s.conf" % probe, text)
+        self.runner.host.run(["ipsec", "addconn", *probes])
+        run = self.runner.run_script("costs-%d" % count, command_cost_script(names, sample, probes))
+        costs = parse_cost_lines(run["stdout"])
+        for label in ("delete_all", "route_all"):
+            costs[label]["per_connection_ms"] = costs[label]["median_ms"] / count
+        return {"count": count, "sample": len(sample), "costs": costs, **self.check_routed(count)}
 
     # Driver
 
@@ -305,14 +376,21 @@ def _medians(runs: list) -> dict:
     return medians
 
 
-def top_entries(profile_path: str, sort_key: str) -> list:
-    """Return the first PROFILE_ENTRIES functions of a cProfile dump sorted by `sort_key`."""
+def top_entries(profile_path: str, sort_key: str, path_markers: tuple = ()) -> list:
+    """Return the first PROFILE_ENTRIES functions of a cProfile dump sorted by `sort_key`.
+
+    With `path_markers`, only functions whose file name contains one of them are listed.
+    """
     stats = pstats.Stats(profile_path)
     stats.sort_stats(sort_key)
     entries = []
-    for function in stats.fcn_list[:PROFILE_ENTRIES]:
-        primitive_calls, calls, total, cumulative, unused_callers = stats.stats[function]
+    for function in stats.fcn_list:
+        if len(entries) == PROFILE_ENTRIES:
+            break
         filename, line, name = function
+        if path_markers and not any(marker in filename for marker in path_markers):
+            continue
+        primitive_calls, calls, total, cumulative, unused_callers = stats.stats[function]
         entries.append(
             {
                 "function": "%s:%d(%s)" % (_short_path(filename), line, name),
@@ -373,6 +451,9 @@ def main(argv=None) -> int:
         if args.profile_size:
             print("  profiling the module at N=%d" % args.profile_size, flush=True)
             document["profiles"] = {"count": args.profile_size, **benchmark.profile_module(args.profile_size)}
+            _save(args.output, document)
+            print("  timing single commands at N=%d" % args.profile_size, flush=True)
+            document["command_costs"] = benchmark.measure_command_costs(args.profile_size)
     document["machine"]["load_average_at_end"] = load_average()
     document["total_seconds"] = time.monotonic() - started
     _save(args.output, document)

@@ -126,6 +126,7 @@ class LabRunner:
             "seconds": seconds,
             "rc": completed.returncode,
             "load_average_before": load,
+            "stdout": completed.stdout,
             "stderr_tail": completed.stderr[-2000:],
         }
 

@@ -29,3 +29,12 @@ requirements:
   - Libreswan 3.25 or later with a running pluto on the managed host.
   - Only Python's standard library on the managed host.
 """
+
+    # Descriptions of the attributes that every module documents; each module states its support.
+    ATTRIBUTES = r"""
+attributes:
+  idempotent:
+    description:
+      - When run twice in a row outside check mode with the same parameters, the second run
+        reports no change, provided nothing else changed the managed host in between.
+"""

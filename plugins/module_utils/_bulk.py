@@ -285,5 +285,3 @@ def _restore_file(client, item, files):
                 client.run(client.argv_route(child))
         restored.append("re-added the previous definition")
     item.error.message = "%s. Rolled back: %s" % (item.error.message.rstrip("."), ", ".join(restored))
-
-

@@ -49,9 +49,11 @@ description:
     C(--down) is I(state=down); C(--asynchronous) is I(wait=false); C(--showonly) is check mode;
     C(--config) is I(config); C(--ctlsocket) is I(ctlsocket); C(--verbose) is I(verbose)."
 author:
-  - ipsec.libreswan developers
+  - ipsec.libreswan developers (!UNKNOWN)
 extends_documentation_fragment:
   - ipsec.libreswan.libreswan
+  - ansible.builtin.action_common_attributes
+  - ipsec.libreswan.libreswan.attributes
 attributes:
   check_mode:
     support: full
@@ -70,6 +72,9 @@ attributes:
       - A second run with the same parameters and an unchanged configuration reports no change and
         negotiates nothing, unless the tunnel went down in between (for I(state=up)) or came back
         (for I(state=down)), which it then repairs.
+  platform:
+    support: full
+    platforms: posix
 options:
   name:
     description:

@@ -24,9 +24,11 @@ description:
     reported in C(connections) and C(failed_connections); the others still converge. The task fails
     when any connection failed.
 author:
-  - ipsec.libreswan developers
+  - ipsec.libreswan developers (!UNKNOWN)
 extends_documentation_fragment:
   - ipsec.libreswan.libreswan
+  - ansible.builtin.action_common_attributes
+  - ipsec.libreswan.libreswan.attributes
 attributes:
   check_mode:
     support: full
@@ -37,6 +39,9 @@ attributes:
     support: full
   idempotent:
     support: full
+  platform:
+    support: full
+    platforms: posix
 options:
   connections:
     description:

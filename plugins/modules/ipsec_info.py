@@ -25,9 +25,11 @@ description:
     subsets C(certs), C(cacerts), C(pubkeys), C(crls) and C(expiring); C(--listall) is
     I(gather_subset=all); C(--utc) is I(utc=true)."
 author:
-  - ipsec.libreswan developers
+  - ipsec.libreswan developers (!UNKNOWN)
 extends_documentation_fragment:
   - ipsec.libreswan.libreswan
+  - ansible.builtin.action_common_attributes
+  - ipsec.libreswan.libreswan.attributes
 attributes:
   check_mode:
     support: full
@@ -39,6 +41,9 @@ attributes:
     support: full
     details:
       - Never reports a change.
+  platform:
+    support: full
+    platforms: posix
 options:
   gather_subset:
     description:

@@ -32,7 +32,10 @@ description:
     C(rereadcerts)), and the listings C(listcerts), C(listcacerts), C(listpubkeys), C(listcrls),
     C(checkpubkeys), C(listall) and C(status) (use M(ipsec.libreswan.ipsec_info))."
 author:
-  - ipsec.libreswan developers
+  - ipsec.libreswan developers (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ipsec.libreswan.libreswan.attributes
 attributes:
   check_mode:
     support: full
@@ -46,6 +49,9 @@ attributes:
     details:
       - Every run executes the operation and reports a change (also in check mode), because pluto
         does not tell whether the operation changed anything.
+  platform:
+    support: full
+    platforms: posix
 options:
   command:
     description:

@@ -39,7 +39,10 @@ description:
     in every result, warning and error. Results never contain a secret; diff mode replaces each
     secret with a keyed fingerprint.
 author:
-  - ipsec.libreswan developers
+  - ipsec.libreswan developers (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - ipsec.libreswan.libreswan.attributes
 attributes:
   check_mode:
     support: full
@@ -57,6 +60,9 @@ attributes:
     details:
       - A second run with the same parameters reports no change and does not ask pluto to re-read
         its secrets.
+  platform:
+    support: full
+    platforms: posix
 options:
   name:
     description:

@@ -56,7 +56,7 @@ def _collect(
                 break
             # Poll often until the command starts, to measure the boot time closely.
             interval = 0.05 if boot_seconds is None else 0.5
-            for key, _ in selector.select(min(deadline - now, interval)):
+            for key, _events in selector.select(min(deadline - now, interval)):
                 data = os.read(key.fd, _READ_SIZE)
                 if not data:
                     selector.unregister(key.fd)

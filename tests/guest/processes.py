@@ -33,7 +33,7 @@ class ProcessInfo:
 
 def parse_stat(text: str) -> ProcessInfo:
     """Parse one /proc/PID/stat line; the command name may contain spaces and parentheses."""
-    pid_text, _, rest = text.partition(" (")
+    pid_text, _separator, rest = text.partition(" (")
     fields = rest[rest.rindex(")") + 2 :].split()
     return ProcessInfo(
         pid=int(pid_text),

@@ -28,7 +28,7 @@ import shutil
 import sys
 import tempfile
 import time
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 from dataclasses import dataclass
 from typing import Callable
 

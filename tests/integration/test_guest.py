@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
+from typing import NamedTuple
 
 import pytest
 
@@ -23,6 +24,7 @@ if TOP not in sys.path:
 
 from tests.guest import (  # noqa: E402
     UML_BINARY,
+    GuestResult,
     GuestTimeoutError,
     esp_in_guest_check,
     run_in_guest,
@@ -74,6 +76,15 @@ sys.exit(%d)
 """ % PROBE_EXIT_STATUS
 
 
+class Probe(NamedTuple):
+    """One guest run of PROBE and what it recorded."""
+
+    result: GuestResult
+    facts: dict
+    marker: str
+    directories: list[str]
+
+
 def session_survivors(sid):
     """Pids of processes in session or process group `sid` that are not zombies."""
     return [
@@ -103,58 +114,58 @@ def probe(tmp_path_factory):
     )
     with open(results / "facts.json") as handle:
         facts = json.load(handle)
-    return result, facts, marker, directories
+    return Probe(result, facts, marker, directories)
 
 
 def test_guest_returns_command_status(probe):
-    result, _, _, _ = probe
+    result = probe.result
     assert result.returncode == PROBE_EXIT_STATUS
 
 
 def test_guest_returns_stdout_and_stderr(probe):
-    result, _, _, _ = probe
+    result = probe.result
     assert "probe stdout\n" in result.output
     assert "probe stderr\n" in result.output
 
 
 def test_guest_passes_arguments_verbatim(probe):
-    _, facts, _, _ = probe
+    facts = probe.facts
     assert facts["argv"] == PROBE_ARGUMENTS
 
 
 def test_guest_passes_environment_and_cwd(probe):
-    _, facts, _, _ = probe
+    facts = probe.facts
     assert facts["probe_env"] == "value with spaces"
     assert facts["cwd"] == TOP
     assert facts["uid"] == 0
 
 
 def test_guest_has_only_loopback(probe):
-    _, facts, _, _ = probe
+    facts = probe.facts
     assert facts["interfaces"] == ["lo"]
 
 
 def test_guest_runs_project_venv(probe):
-    _, facts, _, _ = probe
+    facts = probe.facts
     import ansible
 
     assert facts["ansible"] == ansible.__version__
 
 
 def test_guest_runs_venv_base_python(probe):
-    _, facts, _, _ = probe
+    facts = probe.facts
     assert facts["base_python"] == "%d.%d.%d" % sys.version_info[:3]
 
 
 def test_guest_writes_stay_in_guest(probe):
-    _, facts, marker, directories = probe
+    facts, marker, directories = probe.facts, probe.marker, probe.directories
     assert len(facts["written"]) == len(directories)
     for directory in directories:
         assert not os.path.exists(os.path.join(directory, marker))
 
 
 def test_guest_results_dir_comes_back(probe):
-    result, _, _, _ = probe
+    result = probe.result
     control_dir = result.control_dir
     assert os.path.isfile(os.path.join(result.result_dir, "facts.json"))
     with open(os.path.join(control_dir, "status")) as handle:
@@ -166,18 +177,18 @@ def test_guest_results_dir_comes_back(probe):
 
 
 def test_guest_deletes_environment_file(probe):
-    result, _, _, _ = probe
+    result = probe.result
     assert not os.path.exists(os.path.join(result.control_dir, "env"))
 
 
 def test_guest_reports_boot_time(probe):
-    result, _, _, _ = probe
+    result = probe.result
     assert result.boot_seconds is not None
     assert 0 < result.boot_seconds < result.wall_seconds
 
 
 def test_guest_leaves_no_process(probe):
-    result, _, _, _ = probe
+    result = probe.result
     assert session_survivors(result.pgid) == []
 
 

@@ -368,7 +368,7 @@ def test_examples_run(clean_lab, run_playbook):
     from ansible_collections.ipsec.libreswan.plugins.modules import ipsec_info
 
     west = clean_lab["west"]
-    west.write_file("ipsec.d/west-east.conf", CONNS.split("\nconn h2h")[0].replace("conn idle", "conn west-east"))
+    west.write_file("ipsec.d/west-east.conf", CONNS.split("\nconn h2h", maxsplit=1)[0].replace("conn idle", "conn west-east"))
     west.write_secrets(SECRETS)
     addconn(west, "west-east")
     run = run_playbook(examples_playbook(ipsec_info))

@@ -184,15 +184,16 @@ def test_dates_returned_in_local_zone(time_zone):
 
 # --- shapes of other versions --------------------------------------------------------
 
+# "\x20" is a trailing space of the output; the escape keeps editors from stripping it.
 LISTING_3X = """\
-000  
+000 \x20
 000 List of RSA Public Keys:
-000  
+000 \x20
 000 Dec 04 21:16:38 2018, 2192 RSA Key AwEAAbQQp (has private key), until Dec 09 21:16:38 2018 warning (expired)
 000        ID_FQDN '@west'
-000  
+000 \x20
 000 List of X.509 End Certificates:
-000  
+000 \x20
 000 End certificate "west" - SN: 0x03e9
 000   subject: C=XX, CN=west
 000   issuer: C=XX, CN=Lab CA

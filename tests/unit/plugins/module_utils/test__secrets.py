@@ -413,19 +413,19 @@ def test_set_entry_repairs_broken_entry_in_place():
 
 def test_set_entry_separates_new_token_from_glued_comment():
     text = b'@a : PSK "old"#note\n'
-    new, _ = set_entry(parse_secrets(text, "f"), ["@a"], "PSK", b'new"one')
+    new, _summary = set_entry(parse_secrets(text, "f"), ["@a"], "PSK", b'new"one')
     assert only(new).secret == b'new"one'
 
 
 def test_set_entry_replaces_zero_t_token_to_end_of_line():
     text = b"@a : PSK 0tspaced secret\n"
-    new, _ = set_entry(parse_secrets(text, "f"), ["@a"], "PSK", b"x")
+    new, _summary = set_entry(parse_secrets(text, "f"), ["@a"], "PSK", b"x")
     assert new == b'@a : PSK "x"\n'
 
 
 def test_set_entry_rewrites_multiline_entry_secret_only():
     text = b'@a\n    @b\n    : PSK "old"\n# after\n'
-    new, _ = set_entry(parse_secrets(text, "f"), ["@b", "@a"], "PSK", b"new")
+    new, _summary = set_entry(parse_secrets(text, "f"), ["@b", "@a"], "PSK", b"new")
     assert new == b'@a\n    @b\n    : PSK "new"\n# after\n'
 
 

@@ -96,21 +96,21 @@ def test_setting_catch_all_leaves_exactly_one_entry(load):
 def test_setting_catch_all_keeps_it_in_first_place(load):
     data = load()
     first_line = secret_lines(data)[0]
-    new, _ = set_entry(parse_secrets(data, "f"), [], "PSK", b"replacement-key")
+    new, _summary = set_entry(parse_secrets(data, "f"), [], "PSK", b"replacement-key")
     assert secret_lines(new) == [first_line]
 
 
 @pytest.mark.parametrize("load", appended_inputs())
 def test_setting_catch_all_keeps_comments(load):
     data = load()
-    new, _ = set_entry(parse_secrets(data, "f"), [], "PSK", b"replacement-key")
+    new, _summary = set_entry(parse_secrets(data, "f"), [], "PSK", b"replacement-key")
     comments = [line for line in data.splitlines() if line.startswith(b"#")]
     assert [line for line in new.splitlines() if line.startswith(b"#")] == comments
 
 
 @pytest.mark.parametrize("load", appended_inputs())
 def test_second_set_of_same_key_is_unchanged(load):
-    new, _ = set_entry(parse_secrets(load(), "f"), [], "PSK", b"replacement-key")
+    new, _summary = set_entry(parse_secrets(load(), "f"), [], "PSK", b"replacement-key")
     again, summary = set_entry(parse_secrets(new, "f"), [], "PSK", b"replacement-key")
     assert summary == {"action": "unchanged", "removed": 0}
     assert again == new

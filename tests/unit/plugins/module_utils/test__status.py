@@ -54,7 +54,7 @@ def test_routing_word_maps_to_state(word, expected):
 
 def test_routing_states_are_the_documented_set():
     assert ROUTING_STATES == ("unrouted", "routed", "negotiating", "established", "failed", "unoriented", "other")
-    assert set(expected for _, expected in ROUTING_WORDS) | {"other"} == set(ROUTING_STATES)
+    assert set(expected for _word, expected in ROUTING_WORDS) | {"other"} == set(ROUTING_STATES)
 
 
 @pytest.mark.parametrize("word", ["wibbling", "", None, "routed tunnel"])
@@ -137,7 +137,7 @@ def test_odd_input_never_raises(text):
 def parse_one(line):
     result = parse_status(line)
     assert result["warnings"] == []
-    (conn,) = result["connections"].values()
+    (conn,) = list(result["connections"].values())
     return conn
 
 

@@ -44,7 +44,7 @@ def synthetic_status(count):
 
 def best_time(text, rounds=3):
     best = None
-    for _ in range(rounds):
+    for _round in range(rounds):
         start = time.perf_counter()
         result = parse_status(text)
         elapsed = time.perf_counter() - start
@@ -63,7 +63,7 @@ def test_synthetic_status_parses_completely():
 
 
 def test_parse_time_scales_linearly():
-    small_time, _ = best_time(synthetic_status(500))
+    small_time, _small = best_time(synthetic_status(500))
     large_time, large = best_time(synthetic_status(2000))
     assert large["warnings"] == []
     assert len(large["connections"]) == 2000

@@ -35,14 +35,19 @@ ANSWERS = {
 
 @pytest.fixture
 def run_module(monkeypatch, tmp_path, capsys):
-    """Return run(args, answers=ANSWERS, check_mode=False) -> (result dict, argv lists run)."""
+    """Return run(args, answers=None, check_mode=False) -> (result dict, argv lists run).
+
+    ``answers`` maps whack options to (rc, stdout, stderr) and defaults to ANSWERS.
+    """
     socket = tmp_path / "pluto.ctl"
     socket.write_text("")
     config = tmp_path / "ipsec.conf"
     config.write_text("config setup\n\nconn h2h\n\tleft=198.51.100.1\n\tright=198.51.100.2\n\tauthby=secret\n"
                       "\nconn spare\n\tleft=198.51.100.1\n\tright=198.51.100.9\n\tauthby=secret\n")
 
-    def run(args, answers=ANSWERS, check_mode=False):
+    def run(args, answers=None, check_mode=False):
+        if answers is None:
+            answers = ANSWERS
         calls = []
 
         def run_command(self, argv, check_rc=False, environ_update=None, **kwargs):
@@ -101,7 +106,7 @@ def test_ipsec_info_all_subsets(run_module):
 
 
 def test_ipsec_info_name_filter(run_module):
-    result, _ = run_module({"name": "s2s"})
+    result, _calls = run_module({"name": "s2s"})
     assert list(result["connections"]) == ["s2s"]
     assert result["sas"] == []
 
@@ -122,7 +127,7 @@ def test_ipsec_info_invalid_subset_fails(run_module):
 
 def test_ipsec_info_pluto_not_running(run_module):
     refused = (1, "", "whack: Pluto is not running (no \"/run/pluto/pluto.ctl\")\n")
-    result, _ = run_module({}, answers={("--status",): refused})
+    result, _calls = run_module({}, answers={("--status",): refused})
     assert result["failed"] is True
     assert result["msg"].startswith("pluto is not running")
     assert "systemctl start ipsec" in result["msg"] or "Start the IPsec service" in result["msg"]
@@ -131,7 +136,7 @@ def test_ipsec_info_pluto_not_running(run_module):
 def test_ipsec_info_unrecognised_lines_warn(run_module):
     answers = dict(ANSWERS)
     answers[("--trafficstatus",)] = (0, "".join("006 #%d: odd\n" % n for n in range(25)), "")
-    result, _ = run_module({"gather_subset": ["sas"]}, answers=answers)
+    result, _calls = run_module({"gather_subset": ["sas"]}, answers=answers)
     warnings = warning_texts(result)
     assert len(warnings) == 21
     assert warnings[0].startswith("unrecognised trafficstatus line: '006 #0: odd'")

@@ -82,7 +82,7 @@ def test_ipsec_pluto_runs_operation(run_module, command, option):
 
 
 def test_ipsec_pluto_returns_output_without_codes(run_module):
-    result, _ = run_module({"command": "rereadsecrets"})
+    result, _calls = run_module({"command": "rereadsecrets"})
     assert result["output"] == ['loading secrets from "/etc/ipsec.secrets"',
                                 'no secrets filename matched "/etc/ipsec.d/*.secrets"']
 
@@ -96,7 +96,7 @@ def test_ipsec_pluto_check_mode_runs_only_status(run_module):
 
 
 def test_ipsec_pluto_rereadall_notice_not_warned(run_module):
-    result, _ = run_module({"command": "rereadall"})
+    result, _calls = run_module({"command": "rereadall"})
     assert warning_texts(result) == []
     assert "ipsec whack: rereadcrls command obsoleted did you mean ipsec whack --fetchcrls" in result["output"]
 
@@ -104,7 +104,7 @@ def test_ipsec_pluto_rereadall_notice_not_warned(run_module):
 def test_ipsec_pluto_warns_on_reported_problem(run_module):
     malformed = ('002 loading secrets from "/etc/ipsec.secrets"\n'
                  '003 "/etc/ipsec.secrets" line 2: PSK data malformed (input does not begin with format prefix): "x\n')
-    result, _ = run_module({"command": "rereadsecrets"}, answers={"--rereadsecrets": (0, malformed, "")})
+    result, _calls = run_module({"command": "rereadsecrets"}, answers={"--rereadsecrets": (0, malformed, "")})
     assert result["changed"] is True
     assert warning_texts(result) == [
         'pluto reported: "/etc/ipsec.secrets" line 2: PSK data malformed (input does not begin with format prefix): "x']
@@ -112,12 +112,12 @@ def test_ipsec_pluto_warns_on_reported_problem(run_module):
 
 def test_ipsec_pluto_warns_on_5x_problem(run_module):
     failed = "reloading leftcert='west' failed: not found in the NSS database\n"
-    result, _ = run_module({"command": "rereadcerts"}, answers={"--rereadcerts": (0, failed, "")})
+    result, _calls = run_module({"command": "rereadcerts"}, answers={"--rereadcerts": (0, failed, "")})
     assert warning_texts(result) == ["pluto reported: reloading leftcert='west' failed: not found in the NSS database"]
 
 
 def test_ipsec_pluto_command_failure(run_module):
-    result, _ = run_module({"command": "purgeocsp"}, answers={"--purgeocsp": (20, "", "whack: something failed\n")})
+    result, _calls = run_module({"command": "purgeocsp"}, answers={"--purgeocsp": (20, "", "whack: something failed\n")})
     assert result["failed"] is True
     assert result["rc"] == 20
     assert "whack --ctlsocket %s --purgeocsp failed (rc 20)" % run_module.socket in result["msg"]

@@ -109,7 +109,7 @@ def decoded_entries(path):
 
 
 def test_new_entry_creates_private_file(host, capsys, fake_runner):
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert result["changed"] is True
     assert result["action"] == "added"
     assert host.path.read_bytes() == b'@west @east : PSK "%s"\n' % KEY.encode()
@@ -122,7 +122,7 @@ def test_new_entry_creates_private_file(host, capsys, fake_runner):
 def test_second_run_changes_nothing(host, capsys, fake_runner):
     run_module(host, capsys)
     fake_runner.calls = []
-    result, _ = run_module(host, capsys, selectors=["@east", "@west"])
+    result, _output = run_module(host, capsys, selectors=["@east", "@west"])
     assert result["changed"] is False
     assert result["action"] == "unchanged"
     assert result["reread"] is False
@@ -132,7 +132,7 @@ def test_second_run_changes_nothing(host, capsys, fake_runner):
 def test_same_key_in_hex_is_unchanged(host, capsys, fake_runner):
     host.path.write_bytes(b"@west @east : PSK 0x%s\n" % KEY.encode().hex().encode())
     os.chmod(host.path, 0o600)
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert result["changed"] is False
     assert fake_runner.calls == []
 
@@ -145,7 +145,7 @@ def test_rotation_replaces_secret_in_place(host, capsys, fake_runner):
     )
     host.path.write_text(before)
     os.chmod(host.path, 0o600)
-    result, _ = run_module(host, capsys, selectors=["@EAST", "@west"])
+    result, _output = run_module(host, capsys, selectors=["@EAST", "@west"])
     assert result["action"] == "updated"
     assert host.path.read_text() == before.replace("old-key-0123456789", KEY)
     assert fake_runner.calls == [reread_argv(host)]
@@ -153,11 +153,11 @@ def test_rotation_replaces_secret_in_place(host, capsys, fake_runner):
 
 def test_duplicates_are_removed_with_warning(host, capsys):
     host.path.write_text(': PSK "first-0123456789"\n# gap\n: PSK "second-0123456789"\n')
-    result, _ = run_module(host, capsys, selectors=[])
+    result, _output = run_module(host, capsys, selectors=[])
     assert result["duplicates_removed"] == 1
     assert host.path.read_text() == ': PSK "%s"\n# gap\n' % KEY
     assert any("Removed 1 other entry" in warning for warning in warnings_of(result))
-    again, _ = run_module(host, capsys, selectors=[])
+    again, _output = run_module(host, capsys, selectors=[])
     assert again["changed"] is False
 
 
@@ -198,26 +198,26 @@ def test_ppks_entry_is_written(host, capsys):
 
 
 def test_ppks_needs_ppk_id(host, capsys):
-    result, _ = run_module(host, capsys, type="PPKS")
+    result, _output = run_module(host, capsys, type="PPKS")
     assert result["failed"] is True
     assert "ppk_id is required" in result["msg"]
 
 
 def test_invalid_name_is_rejected(host, capsys):
-    result, _ = run_module(host, capsys, name="bad name", path=None)
+    result, _output = run_module(host, capsys, name="bad name", path=None)
     assert result["failed"] is True
     assert "Invalid connection name" in result["msg"]
 
 
 def test_default_path_uses_name(host, capsys):
-    result, _ = run_module(host, capsys, path=None, state="absent", secret=None, _ansible_check_mode=True)
+    result, _output = run_module(host, capsys, path=None, state="absent", secret=None, _ansible_check_mode=True)
     assert result["path"] == "/etc/ipsec.d/west-east.secrets"
 
 
 def test_wrong_mode_is_fixed_without_reread(host, capsys, fake_runner):
     host.path.write_text('@west @east : PSK "%s"\n' % KEY)
     os.chmod(host.path, 0o644)
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert result["changed"] is True
     assert result["mode_changed"] is True
     assert stat.S_IMODE(os.stat(host.path).st_mode) == 0o600
@@ -228,7 +228,7 @@ def test_wrong_mode_is_fixed_without_reread(host, capsys, fake_runner):
 
 
 def test_check_mode_writes_nothing(host, capsys, fake_runner):
-    result, _ = run_module(host, capsys, _ansible_check_mode=True)
+    result, _output = run_module(host, capsys, _ansible_check_mode=True)
     assert result["changed"] is True
     assert result["commands"] == [reread_argv(host)]
     assert fake_runner.calls == []
@@ -281,7 +281,7 @@ def test_failed_reread_output_is_masked(host, capsys, fake_runner):
 
 def test_pluto_not_running_writes_and_warns(host, capsys, fake_runner):
     host.socket.unlink()
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert result["changed"] is True
     assert result["reread"] is False
     assert fake_runner.calls == []
@@ -291,32 +291,32 @@ def test_pluto_not_running_writes_and_warns(host, capsys, fake_runner):
 
 def test_whack_reporting_no_pluto_only_warns(host, capsys, fake_runner):
     fake_runner.answers[tuple(reread_argv(host))] = (33, "", 'whack: Pluto is not running (no "%s")\n' % host.socket)
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert "failed" not in result
     assert result["reread"] is False
     assert any("pluto is not running" in warning for warning in warnings_of(result))
 
 
 def test_reread_disabled_runs_nothing(host, capsys, fake_runner):
-    result, _ = run_module(host, capsys, reread=False)
+    result, _output = run_module(host, capsys, reread=False)
     assert result["changed"] is True
     assert fake_runner.calls == []
 
 
 def test_file_outside_includes_is_warned(host, capsys):
     host.main.write_text('# nothing included\n')
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert any("pluto does not read" in warning for warning in warnings_of(result))
 
 
 def test_included_file_gives_no_include_warning(host, capsys):
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert not any("pluto does not read" in warning for warning in warnings_of(result))
 
 
 def test_relative_include_is_resolved_from_including_file(host, capsys):
     host.main.write_text("include ipsec.d/*.secrets\n")
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert not any("pluto does not read" in warning for warning in warnings_of(result))
 
 
@@ -330,7 +330,7 @@ def test_conflict_in_other_file_is_warned(host, capsys):
 
 def test_entry_that_kills_pluto_blocks_the_write(host, capsys, fake_runner):
     (host.etc / "ipsec.d" / "broken.secrets").write_text("@x :\n")
-    result, _ = run_module(host, capsys)
+    result, _output = run_module(host, capsys)
     assert result["failed"] is True
     assert "pluto would exit" in result["msg"]
     assert "broken.secrets:1" in result["msg"]
@@ -348,7 +348,7 @@ def test_ignored_entries_are_reported(host, capsys):
 
 def test_missing_directory_fails_in_check_mode_too(host, capsys):
     for check in (True, False):
-        result, _ = run_module(host, capsys, path=str(host.etc / "missing" / "x.secrets"), _ansible_check_mode=check)
+        result, _output = run_module(host, capsys, path=str(host.etc / "missing" / "x.secrets"), _ansible_check_mode=check)
         assert result["failed"] is True
         assert "does not exist" in result["msg"]
 
@@ -359,7 +359,7 @@ def test_missing_directory_fails_in_check_mode_too(host, capsys):
 def test_absent_removes_only_that_entry(host, capsys, fake_runner):
     host.path.write_text('# keep\n@west @east : PSK "%s"\n@x : PSK "other-key"\n' % KEY)
     os.chmod(host.path, 0o600)
-    result, _ = run_module(host, capsys, state="absent", secret=None)
+    result, _output = run_module(host, capsys, state="absent", secret=None)
     assert result["action"] == "removed"
     assert host.path.read_text() == '# keep\n@x : PSK "other-key"\n'
     assert fake_runner.calls == [reread_argv(host)]
@@ -367,13 +367,13 @@ def test_absent_removes_only_that_entry(host, capsys, fake_runner):
 
 def test_absent_deletes_emptied_file(host, capsys):
     host.path.write_text('@west @east : PSK "%s"\n' % KEY)
-    result, _ = run_module(host, capsys, state="absent", secret=None)
+    result, _output = run_module(host, capsys, state="absent", secret=None)
     assert result["changed"] is True
     assert not host.path.exists()
 
 
 def test_absent_without_file_is_unchanged(host, capsys, fake_runner):
-    result, _ = run_module(host, capsys, state="absent", secret=None)
+    result, _output = run_module(host, capsys, state="absent", secret=None)
     assert result["changed"] is False
     assert result["action"] == "absent"
     assert fake_runner.calls == []
@@ -381,5 +381,5 @@ def test_absent_without_file_is_unchanged(host, capsys, fake_runner):
 
 def test_absent_warns_about_copies_elsewhere(host, capsys):
     (host.etc / "ipsec.d" / "elsewhere.secrets").write_text('@west @east : PSK "%s"\n' % KEY)
-    result, _ = run_module(host, capsys, state="absent", secret=None)
+    result, _output = run_module(host, capsys, state="absent", secret=None)
     assert any("remains in" in warning and "elsewhere.secrets:1" in warning for warning in warnings_of(result))

@@ -1,0 +1,305 @@
+#!/usr/bin/env python3
+"""Render the benchmark results (results/*.json) as Markdown tables and check them against the targets.
+
+Run from the repository: .venv/bin/python benchmarks/report.py [--output benchmarks/results/report.md]
+The tables are what docs/benchmarks.md shows; the document's prose is written by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+RESULTS_DIR = BENCH_DIR / "results"
+CONNECTIONS_RESULT = RESULTS_DIR / "connections.json"
+STATUS_PARSE_RESULT = RESULTS_DIR / "status_parse.json"
+DEFAULT_OUTPUT = RESULTS_DIR / "report.md"
+
+VARIANT_TITLES = {
+    "module": "module file alone",
+    "one_task": "(a) ipsec_connections, one task",
+    "loop": "(b) loop over ipsec_connection",
+    "script": "(c) naive: shell script of ipsec auto",
+    "command_loop": "(c) naive: command loops in Ansible",
+}
+
+# Targets, all at the largest connection count of the run (500 by default).
+NOOP_MODULE_SECONDS = 2.0
+NOOP_SPEEDUP = 50
+NOOP_MAX_COMMANDS = 2
+FIRST_SPEEDUP = 10
+MODULE_MEMORY_BYTES = 100 * 1000 * 1000
+PARSE_R_SQUARED = 0.99
+
+
+def load(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def by_variant(document: dict) -> dict:
+    """Return {variant: {count: measurement}}."""
+    table = {}
+    for measurement in document["measurements"]:
+        table.setdefault(measurement["variant"], {})[measurement["count"]] = measurement
+    return table
+
+
+def median_of(measurement: dict, phase: str, key: str):
+    return measurement["median"][phase].get(key)
+
+
+def first_run(measurement: dict, phase: str) -> dict:
+    return measurement["runs"][0][phase]
+
+
+def seconds_cell(measurement: dict | None, phase: str) -> str:
+    """Return "wall (task)" for playbooks, "wall" for scripts, "module (process)" for the module alone."""
+    if measurement is None:
+        return "not run"
+    wall = median_of(measurement, phase, "seconds")
+    task = median_of(measurement, phase, "task_seconds")
+    process = median_of(measurement, phase, "process_seconds")
+    if not all(run[phase].get("all_routed", True) and not run[phase].get("failed") for run in measurement["runs"]):
+        suffix = " FAILED"
+    else:
+        suffix = ""
+    if task is not None:
+        return "%.2f (%.2f)%s" % (wall, task, suffix)
+    if process is not None:
+        return "%.2f (%.2f)%s" % (wall, process, suffix)
+    return "%.2f%s" % (wall, suffix)
+
+
+def connection_tables(document: dict) -> list:
+    variants = by_variant(document)
+    counts = document["sizes"]
+    lines = ["### Converge time in seconds", ""]
+    lines.append("Median of %d runs, except (b) and the command loops, which ran once. Playbooks: "
+                 "ansible-playbook wall time (the task's own time in brackets). Module alone: the module's "
+                 "code (the whole process, with `ip netns exec` and interpreter start-up, in brackets)."
+                 % document["repeat"])
+    lines.append("")
+    header = "| variant | phase | " + " | ".join("N=%d" % count for count in counts) + " |"
+    lines += [header, "|" + "---|" * (len(counts) + 2)]
+    for variant, title in VARIANT_TITLES.items():
+        if variant not in variants:
+            continue
+        for phase, phase_title in (("first", "first converge"), ("rerun", "rerun")):
+            cells = [seconds_cell(variants[variant].get(count), phase) for count in counts]
+            lines.append("| %s | %s | %s |" % (title, phase_title, " | ".join(cells)))
+    lines.append("")
+
+    lines += ["### Libreswan commands run (pluto round-trips)", ""]
+    lines.append("From `libreswan_commands` of the results (summed over loop items) for the modules, which "
+                 "counts `whack --status` reads and `addconn --checkconfig` too; for the naive role, %s "
+                 "whack/addconn commands per `ipsec auto --replace` and %s per `ipsec auto --route`, "
+                 "as `ipsec auto --showonly` lists them." % (document["auto_commands"]["--replace"],
+                                                              document["auto_commands"]["--route"]))
+    lines.append("")
+    lines += [header, "|" + "---|" * (len(counts) + 2)]
+    for variant, title in VARIANT_TITLES.items():
+        if variant not in variants:
+            continue
+        for phase, phase_title in (("first", "first converge"), ("rerun", "rerun")):
+            cells = []
+            for count in counts:
+                measurement = variants[variant].get(count)
+                cells.append("not run" if measurement is None else str(first_run(measurement, phase)["libreswan_commands"]))
+            lines.append("| %s | %s | %s |" % (title, phase_title, " | ".join(cells)))
+    lines.append("")
+
+    if "module" in variants:
+        lines += ["### Module alone: memory and CPU", ""]
+        lines.append("Maximum resident set size of the module's Python process and, separately, of its "
+                     "largest child process (whack, addconn, the updown script); CPU seconds of the module "
+                     "process (user + system). First run of each size.")
+        lines.append("")
+        lines += ["| N | phase | module max RSS (MiB) | child max RSS (MiB) | module CPU (s) | children CPU (s) |",
+                  "|---|---|---|---|---|---|"]
+        for count in counts:
+            measurement = variants["module"].get(count)
+            if measurement is None:
+                continue
+            for phase in ("first", "rerun"):
+                run = first_run(measurement, phase)
+                lines.append("| %d | %s | %.1f | %.1f | %.2f | %.2f |" % (
+                    count, phase, run["self"]["max_rss_kib"] / 1024, run["children"]["max_rss_kib"] / 1024,
+                    run["self"]["user_seconds"] + run["self"]["system_seconds"],
+                    run["children"]["user_seconds"] + run["children"]["system_seconds"]))
+        lines.append("")
+    return lines
+
+
+def command_cost_table(document: dict) -> list:
+    costs = document.get("command_costs")
+    if not costs:
+        return []
+    labels = {
+        "status": "`whack --status`",
+        "checkconfig": "`addconn --checkconfig` (parses every conn file)",
+        "route": "`whack --route` (runs the updown script)",
+        "route_no_updown": "`whack --route` of a conn with `leftupdown=%disabled`",
+        "auto_replace": "`ipsec auto --replace NAME` (delete + addconn of one name)",
+        "auto_route": "`ipsec auto --route NAME`",
+        "addconn_all": "one `addconn` naming all %d connections" % costs["count"],
+        "delete_all": "`whack --delete`, per connection, all %d in a row" % costs["count"],
+        "route_all": "`whack --route`, per connection, all %d in a row" % costs["count"],
+    }
+    lines = ["### Single command costs with %d routed connections loaded (milliseconds)" % costs["count"], ""]
+    lines += ["| command | runs | median | min | max |", "|---|---|---|---|---|"]
+    for label, title in labels.items():
+        entry = costs["costs"].get(label)
+        if entry is None:
+            continue
+        if "per_connection_ms" in entry:
+            lines.append("| %s | %d | %.1f | | |" % (title, costs["count"], entry["per_connection_ms"]))
+        else:
+            lines.append("| %s | %d | %.1f | %.1f | %.1f |" % (
+                title, entry["count"], entry["median_ms"], entry["min_ms"], entry["max_ms"]))
+    lines.append("")
+    return lines
+
+
+def profile_tables(document: dict, entries: int = 12) -> list:
+    profiles = document.get("profiles")
+    if not profiles:
+        return []
+    lines = []
+    for phase, title in (("first", "first converge"), ("rerun", "no-op rerun")):
+        profile = profiles[phase]
+        lines += ["### cProfile of the module alone, %s at N=%d (%.2f s under the profiler)"
+                  % (title, profiles["count"], profile["seconds_with_profiler"]), ""]
+        lines += ["Collection and AnsibleModule functions by cumulative time:", ""]
+        lines += ["| function | calls | own s | cumulative s |", "|---|---|---|---|"]
+        for entry in profile["collection_by_cumulative"][:entries]:
+            lines.append("| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"]))
+        lines += ["", "All functions by own time:", ""]
+        lines += ["| function | calls | own s | cumulative s |", "|---|---|---|---|"]
+        for entry in profile["by_tottime"][:entries]:
+            lines.append("| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"]))
+        lines.append("")
+    return lines
+
+
+def status_parse_tables(document: dict) -> list:
+    lines = ["### parse_status() on synthetic 4.10 status texts", ""]
+    lines.append("Best of %d parses per size; `summarise` is one summarise() call per connection of the "
+                 "parsed status, run once." % document["repeat"])
+    lines.append("")
+    summaries = {row["count"]: row for row in document.get("summarise", [])}
+    lines += ["| connections | lines | MB | parse best (s) | parse median (s) | summarise all (s) |",
+              "|---|---|---|---|---|---|"]
+    for row in document["parse"]:
+        summary = summaries.get(row["count"])
+        lines.append("| %d | %d | %.1f | %.3f | %.3f | %s |" % (
+            row["count"], row["lines"], row["bytes"] / 1e6, row["best_seconds"], row["median_seconds"],
+            "%.3f" % summary["seconds"] if summary else ""))
+    fit = document["parse_fit"]
+    lines += ["", "Linear fit of the best parse times: %.1f µs per connection %+.4f s, R² = %.4f."
+              % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])]
+    if "summarise_fit" in document:
+        fit = document["summarise_fit"]
+        lines.append("Linear fit of summarise all: %.2f µs per connection %+.4f s, R² = %.4f."
+                     % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"]))
+    profile = document.get("parse_profile")
+    if profile:
+        lines += ["", "cProfile of one parse of %d connections (%.2f s under the profiler), by own time:"
+                  % (profile["count"], profile["seconds_with_profiler"]), ""]
+        lines += ["| function | calls | own s | cumulative s |", "|---|---|---|---|"]
+        for entry in profile["by_tottime"][:10]:
+            lines.append("| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"]))
+    lines.append("")
+    return lines
+
+
+def target_rows(connections: dict | None, status_parse: dict | None) -> list:
+    """Return [(target, measured, met)] for every target the results allow to check."""
+    rows = []
+    if connections:
+        variants = by_variant(connections)
+        count = max(connections["sizes"])
+        one_task = variants.get("one_task", {}).get(count)
+        loop = variants.get("loop", {}).get(count)
+        module = variants.get("module", {}).get(count)
+        if module:
+            seconds = median_of(module, "rerun", "seconds")
+            rows.append(("no-op rerun of %d, module time < %.0f s" % (count, NOOP_MODULE_SECONDS),
+                         "%.2f s" % seconds, seconds < NOOP_MODULE_SECONDS))
+            rss = max(first_run(module, phase)["self"]["max_rss_kib"] for phase in ("first", "rerun")) * 1024
+            rows.append(("module memory at N=%d < 100 MB" % count, "%.1f MB (%.1f MiB)" % (rss / 1e6, rss / 2 ** 20),
+                         rss < MODULE_MEMORY_BYTES))
+        if one_task:
+            commands = max(run["rerun"]["libreswan_commands"] for run in one_task["runs"])
+            rows.append(("no-op rerun of %d, at most %d Libreswan commands" % (count, NOOP_MAX_COMMANDS),
+                         str(commands), commands <= NOOP_MAX_COMMANDS))
+        if one_task and loop:
+            for phase, factor, title in (("rerun", NOOP_SPEEDUP, "no-op rerun"), ("first", FIRST_SPEEDUP, "first converge")):
+                ratio = median_of(loop, phase, "task_seconds") / median_of(one_task, phase, "task_seconds")
+                wall_ratio = median_of(loop, phase, "seconds") / median_of(one_task, phase, "seconds")
+                rows.append(("%s of %d: (a) at least %dx faster than (b)" % (title, count, factor),
+                             "%.1fx by task time, %.1fx by playbook wall time" % (ratio, wall_ratio), ratio >= factor))
+    if status_parse:
+        target = status_parse["target"]
+        rows.append(("%d-connection status parsed in < %.1f s" % (target["count"], target["limit_seconds"]),
+                     "%.3f s" % target["best_seconds"], target["met"]))
+        r_squared = status_parse["parse_fit"]["r_squared"]
+        rows.append(("parse time linear in connections (R² >= %.2f)" % PARSE_R_SQUARED, "R² = %.4f" % r_squared,
+                     r_squared >= PARSE_R_SQUARED))
+    return rows
+
+
+def target_table(rows: list) -> list:
+    lines = ["### Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for target, measured, met in rows:
+        lines.append("| %s | %s | %s |" % (target, measured, "yes" if met else "**no**"))
+    lines.append("")
+    return lines
+
+
+def machine_lines(document: dict) -> list:
+    machine = document["machine"]
+    return [
+        "- %s, kernel %s, %s CPUs (%s), %s GiB memory" % (
+            machine.get("os"), machine["kernel"], machine["nproc"], machine["cpu_model"], machine["memory_gib"]),
+        "- %s, ansible-core %s, controller Python %s, target %s" % (
+            machine["libreswan"], machine["ansible_core"], machine["controller_python"], machine["target_python"]),
+        "- run %s, load average %s at the start and %s at the end" % (
+            machine["date"], machine["load_average_at_start"], machine.get("load_average_at_end")),
+    ]
+
+
+def render(connections: dict | None, status_parse: dict | None) -> str:
+    lines = ["<!-- Generated by benchmarks/report.py from benchmarks/results/*.json. -->", ""]
+    rows = target_rows(connections, status_parse)
+    lines += target_table(rows)
+    if connections:
+        lines += ["### Machine (connection benchmark)", ""] + machine_lines(connections) + [""]
+        lines += connection_tables(connections)
+        lines += command_cost_table(connections)
+        lines += profile_tables(connections)
+    if status_parse:
+        lines += ["### Machine (status parse benchmark)", ""] + machine_lines(status_parse) + [""]
+        lines += status_parse_tables(status_parse)
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to write (default: %(default)s)")
+    args = parser.parse_args(argv)
+    connections = load(CONNECTIONS_RESULT)
+    status_parse = load(STATUS_PARSE_RESULT)
+    if connections is None and status_parse is None:
+        print("report: no results in %s; run benchmarks/run_all.py first" % RESULTS_DIR, file=sys.stderr)
+        return 1
+    text = render(connections, status_parse)
+    args.output.write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
