@@ -35,5 +35,4 @@ cd "$top"
 git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} cp --parents -- {} "$dest/" 2>/dev/null || true
 cd "$dest"
 git init -q . && git add -A >/dev/null
-"$top/.venv/bin/ansible-test" sanity --color no --python "$python_version" --local --requirements \
-    --skip-test shebang "$@"
+"$top/.venv/bin/ansible-test" sanity --color no --python "$python_version" --local --requirements "$@"

@@ -63,6 +63,9 @@ def render_value(key, value):
         raise ValidationError(
             "Invalid value for %s: %r contains a line break or control character" % (key, value),
             hint="Values must fit on one line")
+    if key.lower().startswith(("x-", "x_")):
+        # A user comment keyword takes the rest of its line verbatim, quotes included.
+        return value
     if _NEEDS_QUOTES_RE.search(value) and not (value.startswith("{") and value.endswith("}") and "#" not in value):
         return '"%s"' % value
     return value

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # Proves inside the guest that the kernel installs ESP SAs with AES-GCM and carries traffic
 # through them. Two network namespaces are joined by a veth pair and get one IPv4 and one IPv6 SA
 # pair in tunnel mode with policies in both directions. Pings succeed only if their replies pass

@@ -1,4 +1,4 @@
-#!/bin/bash
+#!/usr/bin/env bash
 # PID 1 of the User-Mode Linux guest that tests/guest/runner.py boots.
 #
 # The kernel mounts the host's root file system read-only through hostfs. This script mounts the
