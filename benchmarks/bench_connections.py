@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: bring N host-to-host connections to `routed` on real pluto, four ways.
+"""Benchmark: bring N host-to-host connections to `routed` on real pluto, in five ways.
 
 Variants, each measured as a first converge (from a freshly restarted pluto with an empty
 /etc/ipsec.d) and as a rerun of the same thing right after:
@@ -11,6 +11,8 @@ Variants, each measured as a first converge (from a freshly restarted pluto with
 - command_loop: the same naive role as Ansible tasks: two `ansible.builtin.command` loops.
 - module: the ipsec_connections module file run directly inside the host (no Ansible), for its
   own time, memory and, in separate runs, a cProfile profile.
+- module_present: the module alone with state `present` at larger counts (--present-sizes), to
+  see how its own work grows when no per-connection route dominates.
 
 Connections are IPv6 host-to-host from west (2001:db8:0:1::1) to 2001:db8:f::INDEX with
 authby=secret. The peers do not exist; west gets a route to 2001:db8:f::/64 through east, so
@@ -48,6 +50,9 @@ DEFAULT_SIZES = (1, 50, 200, 500)
 VARIANTS = ("module", "one_task", "loop", "script", "command_loop")
 # Variants whose runs cost minutes at N=500 run once; the others run --repeat times.
 EXPENSIVE_VARIANTS = ("loop", "command_loop")
+# The module alone with state present: no routes, so larger counts stay affordable.
+PRESENT_VARIANT = "module_present"
+DEFAULT_PRESENT_SIZES = (1000, 2000, 4000)
 
 LEFT = "2001:db8:0:1::1"
 PEER_NETWORK = "2001:db8:f::/64"
@@ -99,12 +104,12 @@ def connection_name(index: int) -> str:
     return "bench%03d" % index
 
 
-def connection_list(count: int) -> list:
-    """Return the `connections` list of N routed IPv6 host-to-host connections."""
+def connection_list(count: int, state: str = "routed") -> list:
+    """Return the `connections` list of N IPv6 host-to-host connections in `state`."""
     return [
         {
             "name": connection_name(index),
-            "state": "routed",
+            "state": state,
             "definition": {"left": LEFT, "right": "2001:db8:f::%d" % index, "authby": "secret"},
         }
         for index in range(1, count + 1)
@@ -200,16 +205,25 @@ class ConnectionBenchmark:
 
     # Variants: each returns {"first": {...}, "rerun": {...}}
 
-    def run_module(self, count: int) -> dict:
-        args = {"connections": connection_list(count)}
+    def check_loaded(self, count: int) -> dict:
+        loaded = set(self.runner.serials())
+        expected = {connection_name(index) for index in range(1, count + 1)}
+        return {"loaded": len(loaded & expected), "all_loaded": expected <= loaded}
+
+    def run_module(self, count: int, state: str = "routed") -> dict:
+        args = {"connections": connection_list(count, state)}
+        variant = "module" if state == "routed" else "module_" + state
         outcome = {}
         for phase in ("first", "rerun"):
-            measurement = self.runner.run_module("module-%d-%s" % (count, phase), MODULE_PATH, args)
+            measurement = self.runner.run_module("%s-%d-%s" % (variant, count, phase), MODULE_PATH, args)
             result = measurement.pop("result")
             measurement.update(_module_result_fields(result))
-            measurement.update(self.check_routed(count))
+            measurement.update(self.check_routed(count) if state == "routed" else self.check_loaded(count))
             outcome[phase] = measurement
         return outcome
+
+    def run_module_present(self, count: int) -> dict:
+        return self.run_module(count, state="present")
 
     def run_one_task(self, count: int) -> dict:
         extra_vars = {"conns": connection_list(count)}
@@ -257,7 +271,9 @@ class ConnectionBenchmark:
         per_connection = self.auto_commands["--replace"] + self.auto_commands["--route"]
         outcome = {}
         for phase in ("first", "rerun"):
-            run = self.runner.run_playbook("command_loop-%d-%s" % (count, phase), COMMAND_LOOP_PLAYBOOK, {"names": names})
+            run = self.runner.run_playbook(
+                "command_loop-%d-%s" % (count, phase), COMMAND_LOOP_PLAYBOOK, {"names": names}
+            )
             fields = _playbook_fields(run)
             fields["files_seconds"] = files_seconds if phase == "first" else 0.0
             fields["libreswan_commands"] = per_connection * count
@@ -286,7 +302,9 @@ class ConnectionBenchmark:
     def measure_command_costs(self, count: int) -> dict:
         """Time single whack/addconn commands with `count` routed connections loaded."""
         self.runner.reset()
-        converge = self.runner.run_module("costs-%d-converge" % count, MODULE_PATH, {"connections": connection_list(count)})
+        converge = self.runner.run_module(
+            "costs-%d-converge" % count, MODULE_PATH, {"connections": connection_list(count)}
+        )
         if converge["result"].get("failed"):
             raise RuntimeError("converging %d connections failed: %s" % (count, converge["result"].get("msg")))
         names = [connection_name(index) for index in range(1, count + 1)]
@@ -314,8 +332,15 @@ class ConnectionBenchmark:
             outcome = getattr(self, "run_" + variant)(count)
             print(
                 "  %-12s N=%-4d run %d/%d: first %.2fs, rerun %.2fs (%.0fs with checks)"
-                % (variant, count, number + 1, repeats, outcome["first"]["seconds"],
-                   outcome["rerun"]["seconds"], time.monotonic() - started),
+                % (
+                    variant,
+                    count,
+                    number + 1,
+                    repeats,
+                    outcome["first"]["seconds"],
+                    outcome["rerun"]["seconds"],
+                    time.monotonic() - started,
+                ),
                 flush=True,
             )
             runs.append(outcome)
@@ -411,19 +436,42 @@ def _short_path(filename: str) -> str:
 
 def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-                        help="comma-separated connection counts (default: %(default)s)")
-    parser.add_argument("--variants", default=",".join(VARIANTS),
-                        help="comma-separated variants to run, of %s (default: all)" % ", ".join(VARIANTS))
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per size of the variants other than %s; the table shows medians (default: 3)"
-                        % " and ".join(EXPENSIVE_VARIANTS))
-    parser.add_argument("--profile-size", type=int, default=None,
-                        help="connection count for the cProfile runs of the module (default: the largest size; 0 skips)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file for the results (default: %(default)s)")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, DEFAULT_SIZES)),
+        help="comma-separated connection counts (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--variants",
+        default=",".join(VARIANTS),
+        help="comma-separated variants to run, of %s (default: all)" % ", ".join(VARIANTS),
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="runs per size of the variants other than %s; the table shows medians (default: 3)"
+        % " and ".join(EXPENSIVE_VARIANTS),
+    )
+    parser.add_argument(
+        "--profile-size",
+        type=int,
+        default=None,
+        help="connection count for the cProfile runs of the module and the single-command timings "
+        "(default: the largest size; 0 skips both)",
+    )
+    parser.add_argument(
+        "--present-sizes",
+        default=",".join(map(str, DEFAULT_PRESENT_SIZES)),
+        help="connection counts for the module alone with state present, empty to skip (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file for the results (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
     args.variants = [variant for variant in args.variants.split(",") if variant]
+    args.present_sizes = [int(size) for size in args.present_sizes.split(",") if size]
     unknown = [variant for variant in args.variants if variant not in VARIANTS]
     if unknown:
         parser.error("unknown variant %s; choose from %s" % (", ".join(unknown), ", ".join(VARIANTS)))
@@ -437,7 +485,13 @@ def main(argv=None) -> int:
     if os.geteuid() != 0:
         print("bench_connections: the lab needs root (network namespaces, bind mounts, pluto)", file=sys.stderr)
         return 2
-    document = {"machine": machine_facts(), "sizes": args.sizes, "repeat": args.repeat, "measurements": []}
+    document = {
+        "machine": machine_facts(),
+        "sizes": args.sizes,
+        "present_sizes": args.present_sizes,
+        "repeat": args.repeat,
+        "measurements": [],
+    }
     started = time.monotonic()
     with Lab(hosts=("west", "east"), ipv6=True) as lab:
         lab["west"].run(["ip", "-6", "route", "replace", PEER_NETWORK, "via", lab["east"].address6])
@@ -448,6 +502,9 @@ def main(argv=None) -> int:
             for variant in args.variants:
                 document["measurements"].append(benchmark.measure(variant, count))
                 _save(args.output, document)
+        for count in args.present_sizes:
+            document["measurements"].append(benchmark.measure(PRESENT_VARIANT, count))
+            _save(args.output, document)
         if args.profile_size:
             print("  profiling the module at N=%d" % args.profile_size, flush=True)
             document["profiles"] = {"count": args.profile_size, **benchmark.profile_module(args.profile_size)}

@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Benchmark: parse_status() on synthetic Libreswan 4.10 `whack --status` texts of 1,000 to 10,000 connections.
 
-The texts are built from a status that pluto 4.10 printed in the lab
-(tests/unit/plugins/module_utils/fixtures/status/4.10-ike-established.status.txt): its global part,
-then its "h2h" connection block once per connection, renamed to connNNNNN with its own peer
-address, peer ID and conn serial, then one established IKE SA state line per connection.
+The texts are built from a status that pluto 4.10 printed in the lab, the test fixture
+tests/unit/plugins/module_utils/fixtures/status/4.10-ike-established.status.txt. Each text has
+that status's global part, then its "h2h" connection block once per connection, and then one
+established IKE SA state line per connection. Each copy of the block is renamed to connNNNNN and
+has its own peer address, peer ID and conn serial.
 
 For each size the parse is timed several times and the best time is kept; a least-squares line
 through (connections, best seconds) with its R^2 shows whether the time grows linearly.
@@ -40,7 +41,16 @@ from ansible_collections.ipsec.libreswan.plugins.module_utils._status import par
 
 from machine import load_average, machine_facts  # noqa: E402
 
-FIXTURE = REPOSITORY / "tests" / "unit" / "plugins" / "module_utils" / "fixtures" / "status" / "4.10-ike-established.status.txt"
+FIXTURE = (
+    REPOSITORY
+    / "tests"
+    / "unit"
+    / "plugins"
+    / "module_utils"
+    / "fixtures"
+    / "status"
+    / "4.10-ike-established.status.txt"
+)
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "status_parse.json"
 DEFAULT_SIZES = tuple(range(1000, 10001, 1000))
 PROFILE_ENTRIES = 15
@@ -60,9 +70,9 @@ def split_fixture(text: str) -> dict:
     return {
         "head": lines[:list_start],
         "block": block,
-        "middle": lines[total_line + 1:state_index],
+        "middle": lines[total_line + 1 : state_index],
         "state": state_line,
-        "tail": lines[state_index + 1:],
+        "tail": lines[state_index + 1 :],
     }
 
 
@@ -73,10 +83,15 @@ def connection_block(parts: dict, index: int) -> list:
     lines = []
     for line in parts["block"]:
         line = line.replace('"%s"' % TEMPLATE_CONNECTION, name)
-        line = line.replace("198.51.100.1[@west]...198.51.100.2[@east]", "2001:db8:0:1::1[@west]...%s[@peer%d]" % (peer, index))
+        line = line.replace(
+            "198.51.100.1[@west]...198.51.100.2[@east]", "2001:db8:0:1::1[@west]...%s[@peer%d]" % (peer, index)
+        )
         line = line.replace("their id=@east", "their id=@peer%d" % index)
-        line = re.sub(r"newest IKE SA: #\d+; newest IPsec SA: #\d+; conn serial: \$\d+;",
-                      "newest IKE SA: #%d; newest IPsec SA: #0; conn serial: $%d;" % (index, index), line)
+        line = re.sub(
+            r"newest IKE SA: #\d+; newest IPsec SA: #\d+; conn serial: \$\d+;",
+            "newest IKE SA: #%d; newest IPsec SA: #0; conn serial: $%d;" % (index, index),
+            line,
+        )
         lines.append(line)
     return lines
 
@@ -102,20 +117,26 @@ def check_parse(status: dict, count: int) -> None:
     if status["warnings"]:
         raise AssertionError("parse_status warned on the synthetic text: %s" % status["warnings"][:3])
     if len(status["connections"]) != count or len(status["states"]) != count:
-        raise AssertionError("expected %d connections and states, got %d and %d"
-                             % (count, len(status["connections"]), len(status["states"])))
+        raise AssertionError(
+            "expected %d connections and states, got %d and %d"
+            % (count, len(status["connections"]), len(status["states"]))
+        )
     last = status["connections"]["conn%05d" % count]
     if last["conn_serial"] != count or last["routing"] != "routed":
         raise AssertionError("connection conn%05d parsed wrongly: %r" % (count, last))
 
 
-def time_call(function, argument, repeat: int) -> list:
-    timings = []
+def time_call(function, argument, repeat: int) -> tuple:
+    """Call function(argument) `repeat` times; return the wall and the CPU seconds of each call."""
+    wall = []
+    cpu = []
     for unused in range(repeat):
         started = time.perf_counter()
+        cpu_started = time.process_time()
         function(argument)
-        timings.append(time.perf_counter() - started)
-    return timings
+        cpu.append(time.process_time() - cpu_started)
+        wall.append(time.perf_counter() - started)
+    return wall, cpu
 
 
 def linear_fit(points: list) -> dict:
@@ -130,8 +151,11 @@ def linear_fit(points: list) -> dict:
     intercept = mean_y - slope * mean_x
     residual = sum((y - (intercept + slope * x)) ** 2 for x, y in points)
     total = sum((y - mean_y) ** 2 for y in ys)
-    return {"slope_seconds_per_connection": slope, "intercept_seconds": intercept,
-            "r_squared": 1 - residual / total if total else 1.0}
+    return {
+        "slope_seconds_per_connection": slope,
+        "intercept_seconds": intercept,
+        "r_squared": 1 - residual / total if total else 1.0,
+    }
 
 
 def measure_parse(parts: dict, sizes: list, repeat: int) -> list:
@@ -140,10 +164,23 @@ def measure_parse(parts: dict, sizes: list, repeat: int) -> list:
         text = synthetic_status(parts, count)
         check_parse(parse_status(text), count)
         gc.collect()
-        timings = time_call(parse_status, text, repeat)
-        rows.append({"count": count, "lines": text.count("\n"), "bytes": len(text), "best_seconds": min(timings),
-                     "median_seconds": statistics.median(timings), "seconds": timings})
-        print("  parse_status N=%-6d best %.4fs median %.4fs" % (count, min(timings), statistics.median(timings)), flush=True)
+        timings, cpu_timings = time_call(parse_status, text, repeat)
+        rows.append(
+            {
+                "count": count,
+                "lines": text.count("\n"),
+                "bytes": len(text),
+                "best_seconds": min(timings),
+                "median_seconds": statistics.median(timings),
+                "best_cpu_seconds": min(cpu_timings),
+                "seconds": timings,
+                "cpu_seconds": cpu_timings,
+            }
+        )
+        print(
+            "  parse_status N=%-6d best %.4fs median %.4fs" % (count, min(timings), statistics.median(timings)),
+            flush=True,
+        )
     return rows
 
 
@@ -160,8 +197,14 @@ def profile_parse(parts: dict, count: int) -> dict:
     for function in stats.fcn_list[:PROFILE_ENTRIES]:
         unused_primitive, calls, total, cumulative, unused_callers = stats.stats[function]
         filename, line, name = function
-        entries.append({"function": "%s:%d(%s)" % (Path(filename).name, line, name), "calls": calls,
-                        "tottime": round(total, 4), "cumtime": round(cumulative, 4)})
+        entries.append(
+            {
+                "function": "%s:%d(%s)" % (Path(filename).name, line, name),
+                "calls": calls,
+                "tottime": round(total, 4),
+                "cumtime": round(cumulative, 4),
+            }
+        )
     return {"count": count, "seconds_with_profiler": seconds, "by_tottime": entries}
 
 
@@ -174,20 +217,35 @@ def measure_summarise(parts: dict, sizes: list) -> list:
     rows = []
     for count in sizes:
         status = parse_status(synthetic_status(parts, count))
-        timings = time_call(summarise_all, status, 1)
-        rows.append({"count": count, "seconds": timings[0], "per_connection_seconds": timings[0] / count})
+        timings, cpu_timings = time_call(summarise_all, status, 1)
+        rows.append(
+            {
+                "count": count,
+                "seconds": timings[0],
+                "cpu_seconds": cpu_timings[0],
+                "per_connection_seconds": timings[0] / count,
+            }
+        )
         print("  summarise every connection N=%-6d %.3fs" % (count, timings[0]), flush=True)
     return rows
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)),
-                        help="comma-separated connection counts (default: 1000 to 10000 in steps of 1000)")
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, DEFAULT_SIZES)),
+        help="comma-separated connection counts (default: 1000 to 10000 in steps of 1000)",
+    )
     parser.add_argument("--repeat", type=int, default=7, help="parses per size; the best counts (default: %(default)s)")
-    parser.add_argument("--summarise-sizes", default=None,
-                        help="connection counts for the summarise() measurement, empty to skip (default: --sizes)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file for the results (default: %(default)s)")
+    parser.add_argument(
+        "--summarise-sizes",
+        default=None,
+        help="connection counts for the summarise() measurement, empty to skip (default: --sizes)",
+    )
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file for the results (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
     if args.summarise_sizes is None:
@@ -211,8 +269,10 @@ def main(argv=None) -> int:
         "limit_seconds": TARGET_SECONDS_AT_10000,
         "met": largest["count"] >= 10000 and largest["best_seconds"] < TARGET_SECONDS_AT_10000,
     }
-    print("  linear fit: %.2f us per connection + %.4fs, R^2 %.4f"
-          % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"]))
+    print(
+        "  linear fit: %.2f us per connection + %.4fs, R^2 %.4f"
+        % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])
+    )
     document["parse_profile"] = profile_parse(parts, largest["count"])
     if args.summarise_sizes:
         document["summarise"] = measure_summarise(parts, args.summarise_sizes)

@@ -27,7 +27,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 CALLBACK_DIR = BENCH_DIR / "callback_plugins"
 LAUNCHER = BENCH_DIR / "module_launcher.py"
 TARGET_PYTHON = "/usr/bin/python3"
-# A run that takes longer than this is stopped and reported as timed out.
+# A run that takes longer than this raises subprocess.TimeoutExpired, which ends the benchmark.
 RUN_TIMEOUT = 4 * 3600
 
 # 4.10 prints "prospective erouted" for a connection with a trap policy and no SA.
@@ -83,6 +83,7 @@ class LabRunner:
         vars_path = Path(str(prefix) + "-vars.json")
         vars_path.write_text(json.dumps(extra_vars))
         result_path = prefix.with_suffix(".json")
+
         command = [self.playbook_binary, str(playbook_path), "--extra-vars", "@%s" % vars_path]
         env = ansible_environment(
             self.lab,
@@ -98,6 +99,7 @@ class LabRunner:
             command, capture_output=True, text=True, env=env, cwd=str(self.work_dir), timeout=RUN_TIMEOUT, check=False
         )
         seconds = time.monotonic() - started
+
         if not result_path.exists():
             raise RuntimeError(
                 "ansible-playbook %s wrote no result (rc %d)\nstderr: %s\nstdout: %s"

@@ -34,6 +34,14 @@ def load_average() -> list:
     return [round(value, 2) for value in os.getloadavg()]
 
 
+def source_revision() -> dict:
+    """Return the repository's commit and the files under plugins/ that differ from it."""
+    repository = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commit = _command_output(["git", "-C", repository, "rev-parse", "HEAD"])
+    changed = _command_output(["git", "-C", repository, "status", "--porcelain", "--", "plugins"])
+    return {"commit": commit, "plugins_changes": changed.splitlines() if changed else []}
+
+
 def machine_facts() -> dict:
     """Return the CPU, memory, kernel and software versions of this machine."""
     memory_kib = _first_match("/proc/meminfo", r"^MemTotal:\s+(\d+) kB")
@@ -52,6 +60,7 @@ def machine_facts() -> dict:
         "ansible_core": ansible_core_version,
         "controller_python": platform.python_version(),
         "target_python": _command_output(["/usr/bin/python3", "--version"]),
+        "source": source_revision(),
         "load_average_at_start": load_average(),
         "argv": sys.argv,
     }

@@ -18,8 +18,8 @@ import sys
 import time
 
 
-def usage(who):
-    data = resource.getrusage(who)
+def resource_usage(scope):
+    data = resource.getrusage(scope)
     # ru_maxrss is in KiB on Linux.
     return {"user_seconds": data.ru_utime, "system_seconds": data.ru_stime, "max_rss_kib": data.ru_maxrss}
 
@@ -49,8 +49,8 @@ def main():
     measurement = {
         "seconds": seconds,
         "exit_code": exit_code,
-        "self": usage(resource.RUSAGE_SELF),
-        "children": usage(resource.RUSAGE_CHILDREN),
+        "self": resource_usage(resource.RUSAGE_SELF),
+        "children": resource_usage(resource.RUSAGE_CHILDREN),
         "profiled": bool(profile_path),
     }
     with open(measurement_path, "w") as stream:

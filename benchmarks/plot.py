@@ -29,12 +29,16 @@ SERIES = (
     ("script", "(c) naive shell script (ipsec auto)", "seconds", "^-"),
     ("command_loop", "(c) naive command loops in Ansible", "task_seconds", "v-"),
     ("module", "module file alone, no Ansible", "seconds", "x--"),
+    ("module_present", "module file alone, state present", "seconds", "+:"),
 )
 
 
 def plot_connections(document: dict, path: Path) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(12, 4.8), sharey=True)
-    for axis, phase, title in ((axes[0], "first", "first converge"), (axes[1], "rerun", "rerun (no-op for the modules)")):
+    for axis, phase, title in (
+        (axes[0], "first", "first converge"),
+        (axes[1], "rerun", "rerun (no-op for the modules)"),
+    ):
         for variant, label, key, style in SERIES:
             points = sorted(
                 (measurement["count"], measurement["median"][phase][key])
@@ -42,7 +46,9 @@ def plot_connections(document: dict, path: Path) -> None:
                 if measurement["variant"] == variant and key in measurement["median"][phase]
             )
             if points:
-                axis.plot([count for count, unused in points], [seconds for unused, seconds in points], style, label=label)
+                axis.plot(
+                    [count for count, unused in points], [seconds for unused, seconds in points], style, label=label
+                )
         axis.set_xscale("log")
         axis.set_yscale("log")
         axis.set_xlabel("connections (N)")
@@ -50,8 +56,11 @@ def plot_connections(document: dict, path: Path) -> None:
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("seconds (task time; log scale)")
     axes[1].legend(fontsize=8, loc="upper left")
-    figure.suptitle("N IPv6 host-to-host connections to state routed, pluto 4.10 in network namespaces (%s CPUs)"
-                    % document["machine"]["nproc"], fontsize=10)
+    figure.suptitle(
+        "N IPv6 host-to-host connections to state routed, pluto 4.10 in network namespaces (%s CPUs)"
+        % document["machine"]["nproc"],
+        fontsize=10,
+    )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -63,11 +72,19 @@ def plot_status_parse(document: dict, path: Path) -> None:
     best = [row["best_seconds"] for row in document["parse"]]
     axis.plot(counts, best, "o", label="parse_status, best of %d" % document["repeat"])
     fit = document["parse_fit"]
-    axis.plot(counts, [fit["intercept_seconds"] + fit["slope_seconds_per_connection"] * count for count in counts], "-",
-              label="linear fit, R² = %.4f" % fit["r_squared"])
+    axis.plot(
+        counts,
+        [fit["intercept_seconds"] + fit["slope_seconds_per_connection"] * count for count in counts],
+        "-",
+        label="linear fit, R² = %.4f" % fit["r_squared"],
+    )
     if document.get("summarise"):
-        axis.plot([row["count"] for row in document["summarise"]], [row["seconds"] for row in document["summarise"]],
-                  "s--", label="summarise() for every connection")
+        axis.plot(
+            [row["count"] for row in document["summarise"]],
+            [row["seconds"] for row in document["summarise"]],
+            "s--",
+            label="summarise() for every connection",
+        )
     axis.axhline(document["target"]["limit_seconds"], color="grey", linestyle=":", label="target at 10,000")
     axis.set_xlabel("connections in the status (one IKE SA each)")
     axis.set_ylabel("seconds")

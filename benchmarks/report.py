@@ -20,6 +20,7 @@ DEFAULT_OUTPUT = RESULTS_DIR / "report.md"
 
 VARIANT_TITLES = {
     "module": "module file alone",
+    "module_present": "module file alone, state present",
     "one_task": "(a) ipsec_connections, one task",
     "loop": "(b) loop over ipsec_connection",
     "script": "(c) naive: shell script of ipsec auto",
@@ -55,6 +56,10 @@ def first_run(measurement: dict, phase: str) -> dict:
     return measurement["runs"][0][phase]
 
 
+def _converged(run: dict) -> bool:
+    return run.get("all_routed", run.get("all_loaded", True)) and not run.get("failed")
+
+
 def seconds_cell(measurement: dict | None, phase: str) -> str:
     """Return "wall (task)" for playbooks, "wall" for scripts, "module (process)" for the module alone."""
     if measurement is None:
@@ -62,7 +67,7 @@ def seconds_cell(measurement: dict | None, phase: str) -> str:
     wall = median_of(measurement, phase, "seconds")
     task = median_of(measurement, phase, "task_seconds")
     process = median_of(measurement, phase, "process_seconds")
-    if not all(run[phase].get("all_routed", True) and not run[phase].get("failed") for run in measurement["runs"]):
+    if not all(_converged(run[phase]) for run in measurement["runs"]):
         suffix = " FAILED"
     else:
         suffix = ""
@@ -77,10 +82,11 @@ def connection_tables(document: dict) -> list:
     variants = by_variant(document)
     counts = document["sizes"]
     lines = ["### Converge time in seconds", ""]
-    lines.append("Median of %d runs, except (b) and the command loops, which ran once. Playbooks: "
-                 "ansible-playbook wall time (the task's own time in brackets). Module alone: the module's "
-                 "code (the whole process, with `ip netns exec` and interpreter start-up, in brackets)."
-                 % document["repeat"])
+    lines.append(
+        "Median of %d runs, except (b) and the command loops, which ran once. Playbooks: "
+        "ansible-playbook wall time (the task's own time in brackets). Module alone: the module's "
+        "code (the whole process, with `ip netns exec` and interpreter start-up, in brackets)." % document["repeat"]
+    )
     lines.append("")
     header = "| variant | phase | " + " | ".join("N=%d" % count for count in counts) + " |"
     lines += [header, "|" + "---|" * (len(counts) + 2)]
@@ -93,11 +99,13 @@ def connection_tables(document: dict) -> list:
     lines.append("")
 
     lines += ["### Libreswan commands run (pluto round-trips)", ""]
-    lines.append("From `libreswan_commands` of the results (summed over loop items) for the modules, which "
-                 "counts `whack --status` reads and `addconn --checkconfig` too; for the naive role, %s "
-                 "whack/addconn commands per `ipsec auto --replace` and %s per `ipsec auto --route`, "
-                 "as `ipsec auto --showonly` lists them." % (document["auto_commands"]["--replace"],
-                                                              document["auto_commands"]["--route"]))
+    lines.append(
+        "From `libreswan_commands` of the results (summed over loop items) for the modules, which "
+        "counts `whack --status` reads and `addconn --checkconfig` too; for the naive role, %s "
+        "whack/addconn commands per `ipsec auto --replace` and %s per `ipsec auto --route`, "
+        "as `ipsec auto --showonly` lists them."
+        % (document["auto_commands"]["--replace"], document["auto_commands"]["--route"])
+    )
     lines.append("")
     lines += [header, "|" + "---|" * (len(counts) + 2)]
     for variant, title in VARIANT_TITLES.items():
@@ -107,28 +115,41 @@ def connection_tables(document: dict) -> list:
             cells = []
             for count in counts:
                 measurement = variants[variant].get(count)
-                cells.append("not run" if measurement is None else str(first_run(measurement, phase)["libreswan_commands"]))
+                cells.append(
+                    "not run" if measurement is None else str(first_run(measurement, phase)["libreswan_commands"])
+                )
             lines.append("| %s | %s | %s |" % (title, phase_title, " | ".join(cells)))
     lines.append("")
 
     if "module" in variants:
         lines += ["### Module alone: memory and CPU", ""]
-        lines.append("Maximum resident set size of the module's Python process and, separately, of its "
-                     "largest child process (whack, addconn, the updown script); CPU seconds of the module "
-                     "process (user + system). First run of each size.")
+        lines.append(
+            "Maximum resident set size of the module's Python process and, separately, of its "
+            "largest child process (whack, addconn, the updown script); CPU seconds of the module "
+            "process (user + system). First run of each size."
+        )
         lines.append("")
-        lines += ["| N | phase | module max RSS (MiB) | child max RSS (MiB) | module CPU (s) | children CPU (s) |",
-                  "|---|---|---|---|---|---|"]
+        lines += [
+            "| N | phase | module max RSS (MiB) | child max RSS (MiB) | module CPU (s) | children CPU (s) |",
+            "|---|---|---|---|---|---|",
+        ]
         for count in counts:
             measurement = variants["module"].get(count)
             if measurement is None:
                 continue
             for phase in ("first", "rerun"):
                 run = first_run(measurement, phase)
-                lines.append("| %d | %s | %.1f | %.1f | %.2f | %.2f |" % (
-                    count, phase, run["self"]["max_rss_kib"] / 1024, run["children"]["max_rss_kib"] / 1024,
-                    run["self"]["user_seconds"] + run["self"]["system_seconds"],
-                    run["children"]["user_seconds"] + run["children"]["system_seconds"]))
+                lines.append(
+                    "| %d | %s | %.1f | %.1f | %.2f | %.2f |"
+                    % (
+                        count,
+                        phase,
+                        run["self"]["max_rss_kib"] / 1024,
+                        run["children"]["max_rss_kib"] / 1024,
+                        run["self"]["user_seconds"] + run["self"]["system_seconds"],
+                        run["children"]["user_seconds"] + run["children"]["system_seconds"],
+                    )
+                )
         lines.append("")
     return lines
 
@@ -157,8 +178,10 @@ def command_cost_table(document: dict) -> list:
         if "per_connection_ms" in entry:
             lines.append("| %s | %d | %.1f | | |" % (title, costs["count"], entry["per_connection_ms"]))
         else:
-            lines.append("| %s | %d | %.1f | %.1f | %.1f |" % (
-                title, entry["count"], entry["median_ms"], entry["min_ms"], entry["max_ms"]))
+            lines.append(
+                "| %s | %d | %.1f | %.1f | %.1f |"
+                % (title, entry["count"], entry["median_ms"], entry["min_ms"], entry["max_ms"])
+            )
     lines.append("")
     return lines
 
@@ -170,47 +193,78 @@ def profile_tables(document: dict, entries: int = 12) -> list:
     lines = []
     for phase, title in (("first", "first converge"), ("rerun", "no-op rerun")):
         profile = profiles[phase]
-        lines += ["### cProfile of the module alone, %s at N=%d (%.2f s under the profiler)"
-                  % (title, profiles["count"], profile["seconds_with_profiler"]), ""]
+        lines += [
+            "### cProfile of the module alone, %s at N=%d (%.2f s under the profiler)"
+            % (title, profiles["count"], profile["seconds_with_profiler"]),
+            "",
+        ]
         lines += ["Collection and AnsibleModule functions by cumulative time:", ""]
         lines += ["| function | calls | own s | cumulative s |", "|---|---|---|---|"]
         for entry in profile["collection_by_cumulative"][:entries]:
-            lines.append("| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"]))
+            lines.append(
+                "| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"])
+            )
         lines += ["", "All functions by own time:", ""]
         lines += ["| function | calls | own s | cumulative s |", "|---|---|---|---|"]
         for entry in profile["by_tottime"][:entries]:
-            lines.append("| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"]))
+            lines.append(
+                "| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"])
+            )
         lines.append("")
     return lines
 
 
 def status_parse_tables(document: dict) -> list:
     lines = ["### parse_status() on synthetic 4.10 status texts", ""]
-    lines.append("Best of %d parses per size; `summarise` is one summarise() call per connection of the "
-                 "parsed status, run once." % document["repeat"])
+    lines.append(
+        "Best of %d parses per size; `summarise` is one summarise() call per connection of the "
+        "parsed status, run once." % document["repeat"]
+    )
     lines.append("")
     summaries = {row["count"]: row for row in document.get("summarise", [])}
-    lines += ["| connections | lines | MB | parse best (s) | parse median (s) | summarise all (s) |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "| connections | lines | MB | parse best (s) | parse median (s) | parse best CPU (s) | summarise all (s) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for row in document["parse"]:
         summary = summaries.get(row["count"])
-        lines.append("| %d | %d | %.1f | %.3f | %.3f | %s |" % (
-            row["count"], row["lines"], row["bytes"] / 1e6, row["best_seconds"], row["median_seconds"],
-            "%.3f" % summary["seconds"] if summary else ""))
+        lines.append(
+            "| %d | %d | %.1f | %.3f | %.3f | %.3f | %s |"
+            % (
+                row["count"],
+                row["lines"],
+                row["bytes"] / 1e6,
+                row["best_seconds"],
+                row["median_seconds"],
+                row["best_cpu_seconds"],
+                "%.3f" % summary["seconds"] if summary else "",
+            )
+        )
     fit = document["parse_fit"]
-    lines += ["", "Linear fit of the best parse times: %.1f µs per connection %+.4f s, R² = %.4f."
-              % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])]
+    lines += [
+        "",
+        "Linear fit of the best parse times: %.1f µs per connection %+.4f s, R² = %.4f."
+        % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"]),
+    ]
     if "summarise_fit" in document:
         fit = document["summarise_fit"]
-        lines.append("Linear fit of summarise all: %.2f µs per connection %+.4f s, R² = %.4f."
-                     % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"]))
+        lines.append(
+            "Linear fit of summarise all: %.2f µs per connection %+.4f s, R² = %.4f."
+            % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])
+        )
     profile = document.get("parse_profile")
     if profile:
-        lines += ["", "cProfile of one parse of %d connections (%.2f s under the profiler), by own time:"
-                  % (profile["count"], profile["seconds_with_profiler"]), ""]
+        lines += [
+            "",
+            "cProfile of one parse of %d connections (%.2f s under the profiler), by own time:"
+            % (profile["count"], profile["seconds_with_profiler"]),
+            "",
+        ]
         lines += ["| function | calls | own s | cumulative s |", "|---|---|---|---|"]
         for entry in profile["by_tottime"][:10]:
-            lines.append("| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"]))
+            lines.append(
+                "| `%s` | %d | %.3f | %.3f |" % (entry["function"], entry["calls"], entry["tottime"], entry["cumtime"])
+            )
     lines.append("")
     return lines
 
@@ -226,28 +280,61 @@ def target_rows(connections: dict | None, status_parse: dict | None) -> list:
         module = variants.get("module", {}).get(count)
         if module:
             seconds = median_of(module, "rerun", "seconds")
-            rows.append(("no-op rerun of %d, module time < %.0f s" % (count, NOOP_MODULE_SECONDS),
-                         "%.2f s" % seconds, seconds < NOOP_MODULE_SECONDS))
+            rows.append(
+                (
+                    "no-op rerun of %d, module time < %.0f s" % (count, NOOP_MODULE_SECONDS),
+                    "%.2f s" % seconds,
+                    seconds < NOOP_MODULE_SECONDS,
+                )
+            )
             rss = max(first_run(module, phase)["self"]["max_rss_kib"] for phase in ("first", "rerun")) * 1024
-            rows.append(("module memory at N=%d < 100 MB" % count, "%.1f MB (%.1f MiB)" % (rss / 1e6, rss / 2 ** 20),
-                         rss < MODULE_MEMORY_BYTES))
+            rows.append(
+                (
+                    "module memory at N=%d < 100 MB" % count,
+                    "%.1f MB (%.1f MiB)" % (rss / 1e6, rss / 2**20),
+                    rss < MODULE_MEMORY_BYTES,
+                )
+            )
         if one_task:
             commands = max(run["rerun"]["libreswan_commands"] for run in one_task["runs"])
-            rows.append(("no-op rerun of %d, at most %d Libreswan commands" % (count, NOOP_MAX_COMMANDS),
-                         str(commands), commands <= NOOP_MAX_COMMANDS))
+            rows.append(
+                (
+                    "no-op rerun of %d, at most %d Libreswan commands" % (count, NOOP_MAX_COMMANDS),
+                    str(commands),
+                    commands <= NOOP_MAX_COMMANDS,
+                )
+            )
         if one_task and loop:
-            for phase, factor, title in (("rerun", NOOP_SPEEDUP, "no-op rerun"), ("first", FIRST_SPEEDUP, "first converge")):
+            for phase, factor, title in (
+                ("rerun", NOOP_SPEEDUP, "no-op rerun"),
+                ("first", FIRST_SPEEDUP, "first converge"),
+            ):
                 ratio = median_of(loop, phase, "task_seconds") / median_of(one_task, phase, "task_seconds")
                 wall_ratio = median_of(loop, phase, "seconds") / median_of(one_task, phase, "seconds")
-                rows.append(("%s of %d: (a) at least %dx faster than (b)" % (title, count, factor),
-                             "%.1fx by task time, %.1fx by playbook wall time" % (ratio, wall_ratio), ratio >= factor))
+                rows.append(
+                    (
+                        "%s of %d: (a) at least %dx faster than (b)" % (title, count, factor),
+                        "%.1fx by task time, %.1fx by playbook wall time" % (ratio, wall_ratio),
+                        ratio >= factor,
+                    )
+                )
     if status_parse:
         target = status_parse["target"]
-        rows.append(("%d-connection status parsed in < %.1f s" % (target["count"], target["limit_seconds"]),
-                     "%.3f s" % target["best_seconds"], target["met"]))
+        rows.append(
+            (
+                "%d-connection status parsed in < %.1f s" % (target["count"], target["limit_seconds"]),
+                "%.3f s" % target["best_seconds"],
+                target["met"],
+            )
+        )
         r_squared = status_parse["parse_fit"]["r_squared"]
-        rows.append(("parse time linear in connections (R² >= %.2f)" % PARSE_R_SQUARED, "R² = %.4f" % r_squared,
-                     r_squared >= PARSE_R_SQUARED))
+        rows.append(
+            (
+                "parse time linear in connections (R² >= %.2f)" % PARSE_R_SQUARED,
+                "R² = %.4f" % r_squared,
+                r_squared >= PARSE_R_SQUARED,
+            )
+        )
     return rows
 
 
@@ -262,12 +349,14 @@ def target_table(rows: list) -> list:
 def machine_lines(document: dict) -> list:
     machine = document["machine"]
     return [
-        "- %s, kernel %s, %s CPUs (%s), %s GiB memory" % (
-            machine.get("os"), machine["kernel"], machine["nproc"], machine["cpu_model"], machine["memory_gib"]),
-        "- %s, ansible-core %s, controller Python %s, target %s" % (
-            machine["libreswan"], machine["ansible_core"], machine["controller_python"], machine["target_python"]),
-        "- run %s, load average %s at the start and %s at the end" % (
-            machine["date"], machine["load_average_at_start"], machine.get("load_average_at_end")),
+        "- %s, kernel %s, %s CPUs (%s), %s GiB memory"
+        % (machine.get("os"), machine["kernel"], machine["nproc"], machine["cpu_model"], machine["memory_gib"]),
+        "- %s, ansible-core %s, controller Python %s, target %s"
+        % (machine["libreswan"], machine["ansible_core"], machine["controller_python"], machine["target_python"]),
+        "- run %s, load average %s at the start and %s at the end"
+        % (machine["date"], machine["load_average_at_start"], machine.get("load_average_at_end")),
+        "- source: commit %s, %d changed files under plugins/"
+        % ((machine.get("source") or {}).get("commit"), len((machine.get("source") or {}).get("plugins_changes", []))),
     ]
 
 
@@ -288,7 +377,9 @@ def render(connections: dict | None, status_parse: dict | None) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to write (default: %(default)s)")
+    parser.add_argument(
+        "--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to write (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     connections = load(CONNECTIONS_RESULT)
     status_parse = load(STATUS_PARSE_RESULT)

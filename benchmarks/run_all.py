@@ -31,11 +31,15 @@ def install_plot_requirements() -> None:
     if importlib.util.find_spec("matplotlib") is not None:
         return
     if Path(sys.prefix).resolve() != VENV.resolve():
-        raise SystemExit("run_all: matplotlib is missing and this Python (%s) is not the project's venv %s; "
-                         "run `make deps` and then `.venv/bin/python benchmarks/run_all.py`" % (sys.prefix, VENV))
+        raise SystemExit(
+            "run_all: matplotlib is missing and this Python (%s) is not the project's venv %s; "
+            "run `make deps` and then `.venv/bin/python benchmarks/run_all.py`" % (sys.prefix, VENV)
+        )
     print("run_all: installing %s into %s" % (REQUIREMENTS.relative_to(REPOSITORY), VENV), flush=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(REQUIREMENTS)],
+        check=True,
+    )
 
 
 def run_step(script: str, arguments: list) -> None:
@@ -48,8 +52,11 @@ def run_step(script: str, arguments: list) -> None:
 
 def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="a few minutes: N=1,50 with one run each and parse sizes 1000 to 3000 (results overwrite the full ones)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a few minutes: N=1,50 with one run each and parse sizes 1000 to 3000 (results overwrite the full ones)",
+    )
     parser.add_argument("--skip-connections", action="store_true", help="leave out bench_connections.py (needs root)")
     parser.add_argument("--skip-status-parse", action="store_true", help="leave out bench_status_parse.py")
     return parser.parse_args(argv)
@@ -58,8 +65,11 @@ def parse_arguments(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_arguments(argv)
     if not args.skip_connections and os.geteuid() != 0:
-        print("run_all: bench_connections.py builds network namespaces and needs root; "
-              "run as root or pass --skip-connections", file=sys.stderr)
+        print(
+            "run_all: bench_connections.py builds network namespaces and needs root; "
+            "run as root or pass --skip-connections",
+            file=sys.stderr,
+        )
         return 2
     install_plot_requirements()
     if not args.skip_status_parse:

@@ -14,7 +14,8 @@ specifiers such as ``pip==24.2``, and ``--no-setuptools`` and ``--no-wheel``. It
 pip that ``ensurepip`` bundles with the interpreter, then runs that pip to install the requested
 packages from the configured index (PyPI by default). Nothing else is downloaded.
 
-Runs on Python 3.6 and newer, the oldest interpreter an ansible-test target venv may use.
+Uses only Python 3.6 syntax and the standard library, because ansible-test may also run it in
+venvs of older target Pythons.
 """
 
 import subprocess

@@ -5,9 +5,9 @@
 #   bash scripts/molecule-podman.sh prepare    only prepare
 #   bash scripts/molecule-podman.sh remove     remove the scenario's network and image
 #
-# Preparing means: install podman, runc, catatonit, netavark and debootstrap from Debian when
-# missing; build the scenario's image with debootstrap and `podman import` unless it exists;
-# create its podman network (internal, no DNS, 198.51.100.0/24) unless it exists. podman reads
+# Preparing installs podman, runc, catatonit, netavark and debootstrap from Debian when they are
+# missing. It builds the scenario's image with debootstrap and `podman import` and creates its
+# podman network (internal, no DNS, 198.51.100.0/24), each unless it exists. podman reads
 # molecule/podman/containers.conf and registries.conf, never /etc/containers.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)

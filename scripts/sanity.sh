@@ -21,7 +21,7 @@ from ansible_test._internal.python_requirements import get_venv_packages
 print(get_venv_packages(types.SimpleNamespace(version=sys.argv[1]))["pip"])' "$python_version")
 get_pip="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
 bootstrap="$top/scripts/ansible-test-get-pip.py"
-# A get-pip.py from elsewhere is kept; an older copy of the project's bootstrap is replaced.
+# A get-pip.py from another source is kept, but an older copy of the project's bootstrap is replaced.
 if [ ! -e "$get_pip" ] || { grep -q 'ipsec.libreswan ansible-test get-pip bootstrap' "$get_pip" && ! cmp -s "$bootstrap" "$get_pip"; }; then
     mkdir -p "$(dirname "$get_pip")"
     cp "$bootstrap" "$get_pip.tmp"

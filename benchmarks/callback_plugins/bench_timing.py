@@ -2,9 +2,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Stdout callback for the benchmarks: each task's duration and the result fields they count.
 
-Writes one JSON document to the file named by BENCH_PLAYBOOK_RESULT: `tasks`, a list with each
-task's `name`, `action`, `seconds` (from the task's start to its final result on the controller's
-monotonic clock) and `hosts` (host name to a reduced result), and `stats` (the recap by host).
+Writes one JSON document to the file named by BENCH_PLAYBOOK_RESULT, with `tasks` and `stats`.
+Each entry of `tasks` has the task's `name`, `action`, `seconds` and `hosts` (host name to a
+reduced result). `seconds` runs from the task's start to its final result, on the controller's
+monotonic clock. `stats` is the recap by host.
 A reduced result keeps only `changed`, `failed`, `msg`, `rc`, `libreswan_commands`, `summary`, and
 for a loop `results`, the same fields per item; whole results of 500-item loops would be megabytes.
 """

@@ -266,7 +266,7 @@ def write_inventory(lab, members, connections: dict) -> Path:
     return path
 
 
-def converge(lab, members, connections, purge=True, verbosity=0, diff=False, extra=None) -> Converge:
+def converge(lab, members, connections, purge=True, verbosity=0, diff=False, check=False, extra=None) -> Converge:
     """Run the role on every lab host: the mesh of `members` (state routed) plus `connections` by host."""
     inventory = write_inventory(lab, members, connections)
     variables = {
@@ -293,6 +293,8 @@ def converge(lab, members, connections, purge=True, verbosity=0, diff=False, ext
         command.append("-" + "v" * verbosity)
     if diff:
         command.append("--diff")
+    if check:
+        command.append("--check")
     extra_env = {}
     if not verbosity:
         extra_env = {"ANSIBLE_STDOUT_CALLBACK": "lab_json", "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_PLUGINS),
@@ -431,6 +433,13 @@ def test_added_host_adds_only_its_connections(clean_mesh_lab):
     assert two.rc == 0, two
     assert lab["north"].connection_names() == []
     before = {host.name: serials(host) for host in lab}
+
+    predicted = converge(lab, ALL, s2s_connections(), check=True)
+    assert predicted.rc == 0, predicted
+    assert predicted.changed("north") > 0
+    for host in lab:
+        assert serials(host) == before[host.name], "check mode changed nothing in pluto"
+    assert not lab["west"].path("ipsec.d/mesh-north-west.conf").exists()
 
     three = converge(lab, ALL, s2s_connections())
     assert three.rc == 0, three

@@ -118,8 +118,8 @@ def _plan_entry(name, state, definition, source, initiate=None):
     entry = {
         "name": name,
         "state": state,
-        # The first pass only loads (and routes or takes down) every connection; an `up`
-        # connection is initiated in a second pass, once every host has loaded its side.
+        # The first pass loads every connection and routes or takes down those that ask for it.
+        # An `up` connection is initiated in a second pass, after every host loaded its side.
         "load_state": "present" if state == "up" else state,
         "initiate": state == "up" if initiate is None else initiate,
         "source": source,
@@ -326,14 +326,14 @@ def purge_list(slurped, plan):
     `slurped` is the registered result of a slurp loop. A file whose conn name is invalid is
     skipped, because its name would reach a command line.
     """
-    wanted = set(entry["name"] for entry in plan if entry["state"] != "absent")
+    listed = set(entry["name"] for entry in plan if entry["state"] != "absent")
     result = []
     for item in (slurped or {}).get("results", []):
         if item.get("skipped") or item.get("failed") or "content" not in item:
             continue
         text = base64.b64decode(item["content"]).decode("utf-8", "replace")
         name = managed_conn_name(text)
-        if name is None or name in wanted:
+        if name is None or name in listed:
             continue
         try:
             validate_connection_name(name, allow_child=False)
