@@ -16,6 +16,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
 CONNECTIONS_RESULT = RESULTS_DIR / "connections.json"
 STATUS_PARSE_RESULT = RESULTS_DIR / "status_parse.json"
+PRESENT_RESULT = RESULTS_DIR / "connections_present.json"
 DEFAULT_OUTPUT = RESULTS_DIR / "report.md"
 
 VARIANT_TITLES = {
@@ -91,7 +92,7 @@ def connection_tables(document: dict) -> list:
     header = "| variant | phase | " + " | ".join("N=%d" % count for count in counts) + " |"
     lines += [header, "|" + "---|" * (len(counts) + 2)]
     for variant, title in VARIANT_TITLES.items():
-        if variant not in variants:
+        if variant not in variants or variant == "module_present":
             continue
         for phase, phase_title in (("first", "first converge"), ("rerun", "rerun")):
             cells = [seconds_cell(variants[variant].get(count), phase) for count in counts]
@@ -109,7 +110,7 @@ def connection_tables(document: dict) -> list:
     lines.append("")
     lines += [header, "|" + "---|" * (len(counts) + 2)]
     for variant, title in VARIANT_TITLES.items():
-        if variant not in variants:
+        if variant not in variants or variant == "module_present":
             continue
         for phase, phase_title in (("first", "first converge"), ("rerun", "rerun")):
             cells = []
@@ -121,36 +122,49 @@ def connection_tables(document: dict) -> list:
             lines.append("| %s | %s | %s |" % (title, phase_title, " | ".join(cells)))
     lines.append("")
 
-    if "module" in variants:
-        lines += ["### Module alone: memory and CPU", ""]
-        lines.append(
-            "Maximum resident set size of the module's Python process and, separately, of its "
-            "largest child process (whack, addconn, the updown script); CPU seconds of the module "
-            "process (user + system). First run of each size."
-        )
-        lines.append("")
-        lines += [
-            "| N | phase | module max RSS (MiB) | child max RSS (MiB) | module CPU (s) | children CPU (s) |",
-            "|---|---|---|---|---|---|",
-        ]
-        for count in counts:
-            measurement = variants["module"].get(count)
-            if measurement is None:
-                continue
-            for phase in ("first", "rerun"):
-                run = first_run(measurement, phase)
-                lines.append(
-                    "| %d | %s | %.1f | %.1f | %.2f | %.2f |"
-                    % (
-                        count,
-                        phase,
-                        run["self"]["max_rss_kib"] / 1024,
-                        run["children"]["max_rss_kib"] / 1024,
-                        run["self"]["user_seconds"] + run["self"]["system_seconds"],
-                        run["children"]["user_seconds"] + run["children"]["system_seconds"],
-                    )
+    return lines
+
+
+def module_table(variants: dict) -> list:
+    """Return the table of the module file run alone: time, commands, memory and CPU per size."""
+    rows = [
+        (variant, count, measurement)
+        for variant in ("module", "module_present")
+        for count, measurement in sorted(variants.get(variant, {}).items())
+    ]
+    if not rows:
+        return []
+    lines = ["### Module alone: time, memory and CPU", ""]
+    lines.append(
+        "The module file run inside west without Ansible. Time: median seconds of the module's code. "
+        "Memory: maximum resident set size of the module's Python process and, separately, of its "
+        "largest child process (whack, addconn, the updown script). CPU: user + system seconds of the "
+        "module process and of all its children. Memory, CPU and commands are from the first run of each size."
+    )
+    lines.append("")
+    lines += [
+        "| state | N | phase | seconds | Libreswan commands | module max RSS (MiB) | child max RSS (MiB) "
+        "| module CPU (s) | children CPU (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant, count, measurement in rows:
+        for phase in ("first", "rerun"):
+            run = first_run(measurement, phase)
+            lines.append(
+                "| %s | %d | %s | %s | %s | %.1f | %.1f | %.2f | %.2f |"
+                % (
+                    "routed" if variant == "module" else "present",
+                    count,
+                    phase,
+                    seconds_cell(measurement, phase),
+                    run["libreswan_commands"],
+                    run["self"]["max_rss_kib"] / 1024,
+                    run["children"]["max_rss_kib"] / 1024,
+                    run["self"]["user_seconds"] + run["self"]["system_seconds"],
+                    run["children"]["user_seconds"] + run["children"]["system_seconds"],
                 )
-        lines.append("")
+            )
+    lines.append("")
     return lines
 
 
@@ -217,8 +231,8 @@ def profile_tables(document: dict, entries: int = 12) -> list:
 def status_parse_tables(document: dict) -> list:
     lines = ["### parse_status() on synthetic 4.10 status texts", ""]
     lines.append(
-        "Best of %d parses per size; `summarise` is one summarise() call per connection of the "
-        "parsed status, run once." % document["repeat"]
+        "Best and median wall time and best CPU time of %d parses per size. `summarise all` is one "
+        "summarise() call per connection of the parsed status, best CPU seconds of three runs." % document["repeat"]
     )
     lines.append("")
     summaries = {row["count"]: row for row in document.get("summarise", [])}
@@ -236,20 +250,26 @@ def status_parse_tables(document: dict) -> list:
                 row["bytes"] / 1e6,
                 row["best_seconds"],
                 row["median_seconds"],
-                row["best_cpu_seconds"],
-                "%.3f" % summary["seconds"] if summary else "",
+                row.get("best_cpu_seconds", float("nan")),
+                "%.3f" % summary.get("cpu_seconds", summary["seconds"]) if summary else "",
             )
         )
     fit = document["parse_fit"]
     lines += [
         "",
-        "Linear fit of the best parse times: %.1f µs per connection %+.4f s, R² = %.4f."
+        "Linear fit of the best parse CPU times: %.1f µs per connection %+.4f s, R² = %.4f."
         % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"]),
     ]
+    if "parse_fit_wall" in document:
+        fit = document["parse_fit_wall"]
+        lines.append(
+            "Linear fit of the best parse wall times: %.1f µs per connection %+.4f s, R² = %.4f."
+            % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])
+        )
     if "summarise_fit" in document:
         fit = document["summarise_fit"]
         lines.append(
-            "Linear fit of summarise all: %.2f µs per connection %+.4f s, R² = %.4f."
+            "Linear fit of summarise all (CPU): %.2f µs per connection %+.4f s, R² = %.4f."
             % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])
         )
     profile = document.get("parse_profile")
@@ -323,14 +343,14 @@ def target_rows(connections: dict | None, status_parse: dict | None) -> list:
         rows.append(
             (
                 "%d-connection status parsed in < %.1f s" % (target["count"], target["limit_seconds"]),
-                "%.3f s" % target["best_seconds"],
+                "%.3f s CPU (%.3f s wall)" % (target["best_cpu_seconds"], target["best_seconds"]),
                 target["met"],
             )
         )
         r_squared = status_parse["parse_fit"]["r_squared"]
         rows.append(
             (
-                "parse time linear in connections (R² >= %.2f)" % PARSE_R_SQUARED,
+                "parse CPU time linear in connections (R² >= %.2f)" % PARSE_R_SQUARED,
                 "R² = %.4f" % r_squared,
                 r_squared >= PARSE_R_SQUARED,
             )
@@ -360,13 +380,19 @@ def machine_lines(document: dict) -> list:
     ]
 
 
-def render(connections: dict | None, status_parse: dict | None) -> str:
+def render(connections: dict | None, status_parse: dict | None, present: dict | None = None) -> str:
     lines = ["<!-- Generated by benchmarks/report.py from benchmarks/results/*.json. -->", ""]
     rows = target_rows(connections, status_parse)
     lines += target_table(rows)
     if connections:
         lines += ["### Machine (connection benchmark)", ""] + machine_lines(connections) + [""]
         lines += connection_tables(connections)
+        variants = by_variant(connections)
+        if present:
+            variants.update(by_variant(present))
+        lines += module_table(variants)
+        if present:
+            lines += ["The state present rows come from a second run:", ""] + machine_lines(present) + [""]
         lines += command_cost_table(connections)
         lines += profile_tables(connections)
     if status_parse:
@@ -383,10 +409,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     connections = load(CONNECTIONS_RESULT)
     status_parse = load(STATUS_PARSE_RESULT)
+    present = load(PRESENT_RESULT)
     if connections is None and status_parse is None:
         print("report: no results in %s; run benchmarks/run_all.py first" % RESULTS_DIR, file=sys.stderr)
         return 1
-    text = render(connections, status_parse)
+    text = render(connections, status_parse, present)
     args.output.write_text(text + "\n")
     print(text)
     return 0

@@ -2,9 +2,10 @@
 """Run every benchmark, then plot and tabulate the results: the `make bench` entry point.
 
 Steps: install benchmarks/requirements.txt (matplotlib) into the project's .venv when it is
-missing, run bench_status_parse.py, run bench_connections.py (root: it builds a lab of network
-namespaces with real pluto), then plot.py (docs/benchmarks*.png) and report.py
-(benchmarks/results/report.md). The raw results go to benchmarks/results/*.json.
+missing and run bench_status_parse.py. Then run bench_connections.py twice (root: it builds a lab
+of network namespaces with real pluto): once for every variant at N=1,50,200,500 and once for the
+module alone with state present at N=1000,2000,4000. Last, plot.py draws docs/benchmarks*.png and
+report.py writes benchmarks/results/report.md. The raw results go to benchmarks/results/*.json.
 
 Run as root from the repository: .venv/bin/python benchmarks/run_all.py [--quick]
 The full run takes about an hour on 2 CPUs, mostly the loop variants at 500 connections.
@@ -24,6 +25,9 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPOSITORY = BENCH_DIR.parent
 VENV = REPOSITORY / ".venv"
 REQUIREMENTS = BENCH_DIR / "requirements.txt"
+# The module alone with state present, at counts where routing every connection would take minutes.
+PRESENT_SIZES = "1000,2000,4000"
+PRESENT_RESULT = BENCH_DIR / "results" / "connections_present.json"
 
 
 def install_plot_requirements() -> None:
@@ -76,6 +80,12 @@ def main(argv=None) -> int:
         run_step("bench_status_parse.py", ["--sizes", "1000,2000,3000", "--repeat", "3"] if args.quick else [])
     if not args.skip_connections:
         run_step("bench_connections.py", ["--sizes", "1,50", "--repeat", "1"] if args.quick else [])
+        present_sizes = "100,200" if args.quick else PRESENT_SIZES
+        run_step(
+            "bench_connections.py",
+            ["--sizes", "", "--present-sizes", present_sizes, "--output", str(PRESENT_RESULT)]
+            + (["--repeat", "1"] if args.quick else []),
+        )
     run_step("plot.py", [])
     run_step("report.py", [])
     return 0

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import subprocess
 import sys
@@ -35,7 +34,7 @@ def run_playbook(lab, inventory: Path, expect_child_sa: bool) -> subprocess.Comp
         "-e", json.dumps({"demo_expect_child_sa": expect_child_sa}),
     ]
     env = ansible_environment(lab)
-    completed = subprocess.run(argv, env=env, text=True, capture_output=True)
+    completed = subprocess.run(argv, env=env, text=True, capture_output=True, check=False)
     print(completed.stdout, end="", flush=True)
     if completed.returncode != 0:
         print(completed.stderr, end="", file=sys.stderr)

@@ -81,6 +81,8 @@ started=$(date +%s.%N)
 . /etc/os-release
 host_suite=${VERSION_CODENAME:-}
 [ -n "$host_suite" ] || die "VERSION_CODENAME is missing from /etc/os-release"
+# The $(...) placeholders are apt's format fields, not shell expansions.
+# shellcheck disable=SC2016
 mirror=$(apt-get indextargets --no-release-info --format '$(TARGET_OF) $(RELEASE) $(REPO_URI)' \
     | awk -v suite="$host_suite" '$1 == "deb" && $2 == suite { print $3; exit }')
 [ -n "$mirror" ] || die "no apt source for '$host_suite' found in /etc/apt/sources.list or /etc/apt/sources.list.d/; cannot choose a mirror for $target_suite"
@@ -175,7 +177,7 @@ write_wrapper pluto
 for program in "$execdir"/*; do
     name=$(basename "$program")
     [ "$name" = pluto ] && continue
-    [ -f "$program" ] && [ -x "$program" ] || continue
+    if [ ! -f "$program" ] || [ ! -x "$program" ]; then continue; fi
     [ "$(head -c 4 "$program" | od -An -c | tr -d ' ')" = '177ELF' ] || continue
     # ldd reports both a missing library and a missing symbol version as "not found".
     if ldd "$program" 2>&1 | grep -q 'not found'; then

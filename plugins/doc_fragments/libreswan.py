@@ -30,7 +30,7 @@ requirements:
   - Only Python's standard library on the managed host.
 """
 
-    # Descriptions of the attributes that every module documents; each module states its support.
+    # Descriptions of the attributes that every module documents. Each module states its support.
     ATTRIBUTES = r"""
 attributes:
   idempotent:

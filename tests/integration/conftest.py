@@ -10,8 +10,8 @@
 - `inventory` (session): path of the lab's YAML inventory.
 - `run_playbook` (session): runs ansible-playbook against the lab and returns a PlaybookRun.
 
-Tests marked `esp` and `lab` need a kernel that installs ESP SAs; the esp_guest plugin, registered
-here, runs them in one User-Mode Linux guest when this kernel lacks ESP (see esp_guest.py).
+Tests marked `esp` and `lab` need a kernel that installs ESP SAs. When this kernel lacks ESP, the
+esp_guest plugin, registered here, runs them in one User-Mode Linux guest (see esp_guest.py).
 """
 
 from __future__ import annotations

@@ -136,7 +136,7 @@ class GuestRun:
         self.error = None
         self.skip_reason = None
         self.results_dir = None
-        self.kept = False
+        self.results_kept = False
         self.wall_seconds = None
 
     def argv(self, junit_path: str) -> list:
@@ -167,6 +167,9 @@ class GuestRun:
             self.skip_reason = "this kernel cannot install ESP SAs and the UML guest cannot boot: %s" % error
         except GuestError as error:
             self.error = "the UML guest run failed: %s%s" % (error, _output_tail(error.result))
+        except (OSError, ValueError) as error:
+            # ValueError: run_in_guest rejects a path that the guest cannot mount or use.
+            self.error = "the UML guest could not be started: %s" % error
         self.wall_seconds = time.monotonic() - started
         if self.result is not None:
             if os.path.exists(junit_path):
@@ -202,7 +205,7 @@ class GuestRun:
         if passed or self.skip_reason:
             shutil.rmtree(self.results_dir, ignore_errors=True)
         else:
-            self.kept = True
+            self.results_kept = True
 
 
 def _write_live(stream, data: bytes) -> None:
@@ -310,7 +313,7 @@ class EspGuestPlugin:
             terminalreporter.write_line("%-8s %7.2fs %s" % (outcome.status.upper(), outcome.seconds, nodeid))
         if run.error:
             terminalreporter.write_line(run.error.splitlines()[0])
-        if run.kept:
+        if run.results_kept:
             terminalreporter.write_line("guest output and JUnit XML kept in %s" % run.results_dir)
 
 

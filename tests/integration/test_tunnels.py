@@ -1,7 +1,7 @@
 """Real IPsec tunnels that ipsec_connection builds between west and east, carrying traffic in ESP.
 
 These tests need a kernel that installs ESP SAs. Where this kernel lacks ESP, the esp_guest plugin
-runs them in one User-Mode Linux guest (see esp_guest.py); the test code is the same in both places.
+runs them in one User-Mode Linux guest (see esp_guest.py). The test code is the same in both places.
 
 West initiates three connections to east:
 - h2h: IPv4 host to host with a PSK; the IDs are the addresses.
@@ -49,7 +49,7 @@ EAST_H2H_ESP = "aes_gcm256,aes128-sha2_256"
 
 # TODO: ipsec_connection misreads Libreswan's ESP line of an IPv6 SA ('#6: "v6" esp:SPI@2001:db8:0:1::2
 # ...'): _STATE_RE in plugins/module_utils/_status.py takes it for a state line ending in ":2", and
-# _ESP_HEAD_RE accepts only "esp.", so the module never sees v6's Child SA as established. `up` then
+# _ESP_HEAD_RE accepts only "esp.", so the module never reports v6's Child SA as established. `up` then
 # fails although the tunnel is up, and every later run initiates another Child SA. Remove these marks
 # once the parser is fixed; strict=True turns the fix into an XPASS failure that points here.
 IPV6_ESP_LINE_MISREAD = pytest.mark.xfail(
@@ -127,9 +127,10 @@ INNER_NETWORKS = [interface.network for interface in WEST4 + EAST4 + WEST6 + EAS
 class Tunnel:
     """One connection under test, seen from west.
 
-    `children` are the names pluto gives it, `pings` one (source, destination) pair per child
-    (a source of None lets the kernel choose), `outer` west's and east's lab addresses that carry
-    its ESP packets, and `selectors` one (west side, east side) pair of networks per child.
+    `children` are the names pluto gives it. `pings` has one (source, destination) pair per child,
+    where a source of None lets the kernel choose. `outer` is the pair of west's and east's lab
+    addresses that carry its ESP packets, and `selectors` has one (west side, east side) pair of
+    networks per child.
     """
 
     conn: str
@@ -484,7 +485,7 @@ def test_ping_travels_only_as_esp(tunnel_lab, up_phase, conn):
     results, packets = ping_with_capture(tunnel_lab, "up", tunnel)
 
     for result in results:
-        assert result.all_answered, result.output
+        assert result.all_replied, result.output
     bytes_after = {state.spi: state.bytes for state in keyed_esp_states(west)}
     traffic_after = traffic(west)
     esp_counts = esp_packets_by_spi(packets)
@@ -520,7 +521,7 @@ def test_proposal_change_negotiates_new_algorithm(tunnel_lab, proposal_phase):
     assert algorithms[outbound] == {"enc": "cbc(aes)", "auth-trunc": "hmac(sha256)"}, algorithms
     assert algorithms[inbound] == {"enc": "cbc(aes)", "auth-trunc": "hmac(sha256)"}, algorithms
     result = ping(west, tunnel_lab.lab["east"].address, count=2)
-    assert result.all_answered, result.output
+    assert result.all_replied, result.output
 
 
 @pytest.mark.parametrize("conn", ["s2s", pytest.param("v6", marks=IPV6_ESP_LINE_MISREAD)])
@@ -592,7 +593,7 @@ def test_routed_installs_trap_without_sas(tunnel_lab, routed_phase, conn):
 def test_routed_comes_up_on_first_packet(tunnel_lab, routed_phase, conn):
     west = tunnel_lab.lab["west"]
     tunnel = tunnel_lab.tunnels[conn]
-    # The kernel drops this first packet and asks pluto to negotiate.
+    # The kernel drops this first packet and sends pluto an ACQUIRE, which starts the negotiation.
     for source, destination in tunnel.pings:
         ping(west, destination, source=source, count=1, wait=1)
     for child in tunnel.children:
@@ -601,7 +602,7 @@ def test_routed_comes_up_on_first_packet(tunnel_lab, routed_phase, conn):
     results, packets = ping_with_capture(tunnel_lab, "routed", tunnel)
 
     for result in results:
-        assert result.all_answered, result.output
+        assert result.all_replied, result.output
     esp_counts = esp_packets_by_spi(packets)
     for child in tunnel.children:
         outbound, _ = esp_spis(west, child)

@@ -30,7 +30,7 @@ _STATISTICS_RE = re.compile(r"(\d+) packets transmitted, (\d+) received")
 
 @dataclass
 class PingResult:
-    """The outcome of one ping run: packets sent and answered, exit status and output."""
+    """The outcome of one ping run: echo requests sent, replies received, exit status and output."""
 
     destination: str
     source: str | None
@@ -40,7 +40,7 @@ class PingResult:
     output: str
 
     @property
-    def all_answered(self) -> bool:
+    def all_replied(self) -> bool:
         return self.transmitted > 0 and self.received == self.transmitted
 
 

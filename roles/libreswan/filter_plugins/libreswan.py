@@ -171,6 +171,9 @@ def connection_plan(connections, mesh=None):
             if unknown:
                 raise AnsibleFilterError("%s: unknown keys in secret: %s; use %s"
                                          % (where, ", ".join(unknown), ", ".join(SECRET_KEYS)))
+            if not isinstance(secret.get("selectors"), list):
+                raise AnsibleFilterError("%s: secret.selectors is missing; list the IDs or addresses the secret "
+                                         "applies to, or give [] for a catch-all entry" % where)
         if name in seen:
             raise AnsibleFilterError("%s: the name %r is already used by %s" % (where, name, seen[name]))
         seen[name] = "libreswan_connections"
