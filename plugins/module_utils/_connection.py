@@ -161,7 +161,10 @@ def plan(client, request, before, conn, differences, file_changed=False, listen=
                 steps.append(Step("initiate", child, client.argv_initiate(child, request.wait), "not established"))
 
     if request.state == "down":
-        for child in wanted:
+        # pluto keeps an IKE SA while a sibling child still uses it ("IKE SA is shared - only
+        # terminating IPsec SA"), so the children that own IKE SAs are terminated last.
+        owners_last = sorted(wanted, key=lambda child: bool(fresh[child].get("ike_sas")))
+        for child in owners_last:
             if fresh[child]["own_sas"]:
                 steps.append(Step("terminate", child, client.argv_terminate(child), "has SAs"))
         if request.unroute:
@@ -222,9 +225,9 @@ def _verify(request, after, outputs):
                 failures.append("%r has no established Child SA%s" % (
                     child, " (its IKE SA is established, so the Child SA was rejected)" if info["ike_established"] else ""))
         if request.state == "down":
-            up = sorted(child for child, info in after["children"].items() if info["child_sas"])
+            up = sorted(child for child, info in after["children"].items() if info["own_sas"])
             if up:
-                failures.append("%s still %s Child SAs" % (", ".join(up), "has" if len(up) == 1 else "have"))
+                failures.append("%s still %s SAs of its own" % (", ".join(up), "has" if len(up) == 1 else "have"))
             if request.unroute and after["routed"]:
                 failures.append("connection %r is still routed" % name)
     if failures:

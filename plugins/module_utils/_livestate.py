@@ -19,10 +19,12 @@ ROUTED_STATES = ("routed", "established")
 def is_routed(routing, routing_raw):
     """Return True when the connection's policy (trap or tunnel) is installed in the kernel.
 
-    5.x words such as ``routed-negotiation`` normalise to "negotiating" but still
-    mean the policy is installed, so the raw word is consulted too.
+    5.x words such as ``routed-negotiation`` and 4.x ``erouted HOLD`` normalise to
+    "negotiating" but still mean the policy is installed, so the raw word is consulted too.
     """
-    return routing in ROUTED_STATES or (routing_raw or "").startswith("routed-")
+    raw = routing_raw or ""
+    # 4.x: "erouted HOLD" and "fail erouted" keep the policy while a negotiation waits or failed.
+    return routing in ROUTED_STATES or raw.startswith("routed-") or "erouted" in raw
 
 
 class _Index(object):
@@ -106,6 +108,9 @@ def summarise_child(status, entry, family):
         "child_established": child_established,
         "states": [state.get("serial") for state in own_states],
         "child_sas": [state.get("serial") for state in own_states if state.get("kind") == "Child"],
+        # IKE SAs of this child that no connection outside its family shares.
+        "ike_sas": [state.get("serial") for state in own_states
+                    if state.get("kind") == "IKE" and state.get("serial") not in shared],
         # IKE SAs that also carry another connection's Child SA stay after a down; they do not count.
         "own_sas": [state.get("serial") for state in own_states
                     if state.get("kind") == "Child" or state.get("serial") not in shared],

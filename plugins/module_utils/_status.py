@@ -587,8 +587,9 @@ _EVENT_RE = re.compile(r"^([A-Za-z][A-Za-z0-9_]*) in\s+(-?\d+|X+)s$")
 _PARENT_RE = re.compile(r"^(?:(?:IKE|ISAKMP|PARENT) SA #|isakmp#)(\d+)$")
 # '#2: "name" esp.1a2b3c4d@198.51.100.2 esp.5e6f7a8b@198.51.100.1 tun.0@... Traffic: ESPin=84B ...'
 # Each "esp.SPI@ADDRESS" is an SA ID (SAID in Libreswan's terms).
-_ESP_HEAD_RE = re.compile(r'^#(\d+): "([^"]*)"((?:\[\d+\])*)(.*?) (?:used \S+ ago; )?(?=(?:esp|ah|comp|tun)\.)')
-_SAID_RE = re.compile(r"\b(esp|ah|comp|tun)\.([^@\s]+)@(\S+)")
+# An SA ID is "esp.SPI@ADDRESS" for IPv4 and "esp:SPI@ADDRESS" for IPv6 (4.10 and 5.2 print both forms).
+_ESP_HEAD_RE = re.compile(r'^#(\d+): "([^"]*)"((?:\[\d+\])*)(.*?) (?:used \S+ ago; )?(?=(?:esp|ah|comp|tun)[.:])')
+_SAID_RE = re.compile(r"\b(esp|ah|comp|tun)[.:]([^@\s]+)@(\S+)")
 _COUNTER_RE = re.compile(r"\b(ESP|AH|IPCOMP)(in|out|max)=(\S+)")
 _REF_RE = re.compile(r"\b(ref|refhim|username)=(\S+)")
 _PENDING_RE = re.compile(r'^#(\d+): pending (.+?) for "([^"]*)"((?:\[\d+\])*)(.*?)(?: replacing #(\d+))?$')

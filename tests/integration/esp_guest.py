@@ -281,7 +281,9 @@ class EspGuestPlugin:
             return
         reason = guest_unavailable_reason()
         if reason:
-            skip = pytest.mark.skip(reason="this kernel cannot install ESP SAs and the UML guest cannot boot: %s" % reason)
+            skip = pytest.mark.skip(
+                reason="this kernel cannot install ESP SAs and the UML guest cannot boot: %s" % reason
+            )
             for item in selected:
                 item.add_marker(skip)
             return

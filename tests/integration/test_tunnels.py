@@ -47,22 +47,6 @@ WEST_H2H_ESP = "aes_gcm256"
 CHANGED_H2H_ESP = "aes128-sha2_256"
 EAST_H2H_ESP = "aes_gcm256,aes128-sha2_256"
 
-# TODO: ipsec_connection misreads Libreswan's ESP line of an IPv6 SA ('#6: "v6" esp:SPI@2001:db8:0:1::2
-# ...'): _STATE_RE in plugins/module_utils/_status.py takes it for a state line ending in ":2", and
-# _ESP_HEAD_RE accepts only "esp.", so the module never reports v6's Child SA as established. `up` then
-# fails although the tunnel is up, and every later run initiates another Child SA. Remove these marks
-# once the parser is fixed; strict=True turns the fix into an XPASS failure that points here.
-IPV6_ESP_LINE_MISREAD = pytest.mark.xfail(
-    reason="ipsec_connection misreads the status line of an IPv6 ESP SA", strict=True
-)
-# TODO: `state: down` of a split connection terminates s2s/1x0 while s2s/2x0 still uses their shared
-# IKE SA (which pluto keeps), then s2s/2x0, whose terminate does not delete an IKE SA owned by
-# s2s/1x0. The IKE SA stays up without children, so `after.has_sas` is true and a second run
-# terminates again. Remove this mark once the module deletes that IKE SA.
-SPLIT_IKE_SA_SURVIVES_DOWN = pytest.mark.xfail(
-    reason="state=down leaves the IKE SA of a split connection", strict=True
-)
-
 CONFIG = """\
 conn h2h
 \tleft={west4}
@@ -240,9 +224,7 @@ def newest_serials(status: str) -> dict:
     pluto prints #0 for "none", for example as the newest IKE SA of a child that uses its sibling's
     IKE SA; that becomes None, as in the module's results.
     """
-    return {
-        match[0]: (int(match[1]) or None, int(match[2]) or None) for match in NEWEST_RE.findall(status)
-    }
+    return {match[0]: (int(match[1]) or None, int(match[2]) or None) for match in NEWEST_RE.findall(status)}
 
 
 def esp_spis(host, child: str) -> tuple:
@@ -413,17 +395,16 @@ def ping_with_capture(tunnel_lab, label: str, tunnel: Tunnel, count: int = 3, wa
     west = tunnel_lab.lab["west"]
     path = tunnel_lab.lab.root / "captures" / ("%s-%s.pcap" % (tunnel.conn, label))
     with PacketCapture(west, path) as capture:
-        results = [ping(west, destination, source=source, count=count, wait=wait) for source, destination in tunnel.pings]
+        results = [
+            ping(west, destination, source=source, count=count, wait=wait) for source, destination in tunnel.pings
+        ]
     return results, capture.summaries()
-
-
-CONNS_WITH_IPV6_MARK = ["h2h", "s2s", pytest.param("v6", marks=IPV6_ESP_LINE_MISREAD)]
 
 
 # Up, and the same plays again.
 
 
-@pytest.mark.parametrize("conn", CONNS_WITH_IPV6_MARK)
+@pytest.mark.parametrize("conn", CONNS)
 def test_up_establishes_connection(tunnel_lab, up_phase, conn):
     west_result = loop_results(up_phase.run, 0, "west")[conn]
     assert not west_result.get("failed"), summary(west_result)
@@ -433,7 +414,7 @@ def test_up_establishes_connection(tunnel_lab, up_phase, conn):
         assert tunnel_lab.lab["west"].child_sa_established(child), child
 
 
-@pytest.mark.parametrize("conn", CONNS_WITH_IPV6_MARK)
+@pytest.mark.parametrize("conn", CONNS)
 def test_second_run_changes_nothing(up_phase, conn):
     result = loop_results(up_phase.run, 1, "west")[conn]
     assert not result.get("failed"), summary(result)
@@ -441,7 +422,7 @@ def test_second_run_changes_nothing(up_phase, conn):
     assert result["commands"] == [], summary(result)
 
 
-@pytest.mark.parametrize("conn", CONNS_WITH_IPV6_MARK)
+@pytest.mark.parametrize("conn", CONNS)
 def test_second_run_keeps_sa_serials(tunnel_lab, up_phase, conn):
     first = loop_results(up_phase.run, 0, "west")[conn]
     second = loop_results(up_phase.run, 1, "west")[conn]
@@ -513,7 +494,7 @@ def test_proposal_change_replaces_connection(proposal_phase):
 
 
 def test_proposal_change_negotiates_new_algorithm(tunnel_lab, proposal_phase):
-    _, phase = proposal_phase
+    _unused_before, phase = proposal_phase
     west = tunnel_lab.lab["west"]
     assert re.search(r'"h2h":\s+ESP algorithm newest: AES_CBC_128-HMAC_SHA2_256_128', phase.status), phase.status
     outbound, inbound = esp_spis(west, "h2h")
@@ -524,7 +505,7 @@ def test_proposal_change_negotiates_new_algorithm(tunnel_lab, proposal_phase):
     assert result.all_replied, result.output
 
 
-@pytest.mark.parametrize("conn", ["s2s", pytest.param("v6", marks=IPV6_ESP_LINE_MISREAD)])
+@pytest.mark.parametrize("conn", ["s2s", "v6"])
 def test_proposal_change_keeps_other_connections(tunnel_lab, proposal_phase, conn):
     status_before, phase = proposal_phase
     result = loop_results(phase.run, 0, "west")[conn]
@@ -546,7 +527,7 @@ def test_down_terminates_child_sas(down_phase, conn):
         assert info["child_sas"] == [], (child, info)
 
 
-@pytest.mark.parametrize("conn", ["h2h", pytest.param("s2s", marks=SPLIT_IKE_SA_SURVIVES_DOWN), "v6"])
+@pytest.mark.parametrize("conn", ["h2h", "s2s", "v6"])
 def test_down_leaves_no_ike_sa(tunnel_lab, down_phase, conn):
     result = loop_results(down_phase.run, 0, "west")[conn]
     assert result["after"]["has_sas"] is False, summary(result)
@@ -605,7 +586,7 @@ def test_routed_comes_up_on_first_packet(tunnel_lab, routed_phase, conn):
         assert result.all_replied, result.output
     esp_counts = esp_packets_by_spi(packets)
     for child in tunnel.children:
-        outbound, _ = esp_spis(west, child)
+        outbound, _inbound = esp_spis(west, child)
         assert esp_counts.get(outbound, 0) >= 3, (child, packets)
     assert clear_packets(packets) == [], packets
 

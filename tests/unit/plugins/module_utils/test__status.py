@@ -624,3 +624,24 @@ def test_4x_and_5x_counter_differences():
     assert (prefixed["ref"], prefixed["refhim"]) == (0, 0)
     assert plain["max_bytes"] == 2 ** 63
     assert (plain["ref"], plain["refhim"]) == (None, None)
+
+
+# 4.10 in the guest kernel: an IPv6 Child SA's SA IDs use ':' between protocol and SPI.
+IPV6_CHILD_SA = """\
+000 #5: "v6":500 STATE_V2_ESTABLISHED_IKE_SA (established IKE SA); REKEY in 28060s; REPLACE in 28799s; newest; idle;
+000 #6: "v6":500 STATE_V2_ESTABLISHED_CHILD_SA (established Child SA); REKEY in 27957s; REPLACE in 28799s; newest; eroute owner; IKE SA #5; idle;
+000 #6: "v6" esp:c9531750@2001:db8:0:1::2 esp:3f7ea6a6@2001:db8:0:1::1 tun:0@2001:db8:0:1::2 tun:0@2001:db8:0:1::1 Traffic: ESPin=84B ESPout=168B ESPmax=2^63B
+"""
+
+
+def test_ipv6_sa_line_keeps_child_sa_established():
+    status = parse_status(IPV6_CHILD_SA)
+    child = status["states"][6]
+    assert status["warnings"] == []
+    assert child["kind"] == "Child"
+    assert child["established"] is True
+    assert child["parent"] == 5
+    assert child["esp"]["in_bytes"] == 84
+    assert child["esp"]["out_bytes"] == 168
+    assert child["esp"]["spi_in"] == "3f7ea6a6"
+    assert child["esp"]["spi_out"] == "c9531750"
