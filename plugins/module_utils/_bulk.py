@@ -26,6 +26,7 @@ import time
 from ansible_collections.ipsec.libreswan.plugins.module_utils._compare import comparable_settings
 from ansible_collections.ipsec.libreswan.plugins.module_utils._conf import parse_config
 from ansible_collections.ipsec.libreswan.plugins.module_utils._connection import (
+    AddFailedError,
     ConnectionRequest,
     _definition_differences,
     _predict_after,
@@ -118,7 +119,7 @@ def _prepare(client, items, status, records, purge_dir):
 
     overlay = dict((item.managed.path, item.managed.text) for item in items if item.file_changed)
     config = parse_config(client.config, version=client.version or "4", reader=OverlayReader(overlay))
-    config.raise_for_errors()
+    config.ignored_problems = config.raise_for_errors_affecting([item.name for item in items if item.request.state != "absent"])
 
     for item in items:
         if item.request.state == "absent":
@@ -126,6 +127,8 @@ def _prepare(client, items, status, records, purge_dir):
             continue
         try:
             if item.managed is not None:
+                if item.request.definition is not None:
+                    item.managed.check_replaceable(client.config)
                 item.managed.check_in(config, client.config)
             item.conn = config.conns.get(item.name)
             if item.conn is None:
@@ -161,9 +164,28 @@ def _batches(client, items):
 
 
 def _run_batches(client, batches):
-    """Run the batches; return the initiated (item, child) pairs."""
+    """Run the batches; return the initiated (item, child) pairs.
+
+    After the adds, the status shows which connections pluto refused even though addconn
+    exited 0; their later commands are skipped and ``_conclude`` rolls their files back.
+    """
     initiated = []
+    added_checked = False
     for phase, argv, members in batches:
+        if phase != "add" and not added_checked and any(p == "add" for p, unused_argv, unused_members in batches):
+            added_checked = True
+            status = client.status()
+            for batch_phase, unused_argv, batch_members in batches:
+                if batch_phase != "add":
+                    continue
+                for item, step in batch_members:
+                    if item.error is None and not summarise(status, item.name)["loaded"]:
+                        item.error = AddFailedError(
+                            "Connection %r is not loaded after adding it: pluto rejected the definition" % item.name,
+                            hint="Fix the definition; pluto's messages are in the connection's result")
+        members = [(item, step) for item, step in members if item.error is None]
+        if not members:
+            continue
         rc, out, err = client.run(argv)
         lines = output_lines(out, err)
         for item, step in members:
@@ -206,7 +228,7 @@ def ensure_connections(client, requests, check_mode=False, records=None, files=N
     for item in items:
         item.request.wait = wait
 
-    _prepare(client, items, status, records, purge_dir)
+    config = _prepare(client, items, status, records, purge_dir)
     changed_files = [item.managed for item in items if item.error is None and item.file_changed]
     if changed_files:
         check_with_addconn(client, changed_files)
@@ -239,7 +261,8 @@ def ensure_connections(client, requests, check_mode=False, records=None, files=N
             "failed": len(failed),
             "unchanged": sum(1 for result in results if not result["changed"] and not result.get("failed")),
         },
-        "warnings": list(status.get("warnings", [])),
+        "warnings": list(status.get("warnings", [])) + [
+            "Libreswan will not load another connection: %s" % problem for problem in config.ignored_problems],
     }
 
 
@@ -247,12 +270,12 @@ def _conclude(client, items, status, records, files):
     """Verify each item against the status after the run, roll back rejected definitions, update records."""
     for item in items:
         item.after = summarise(status, item.name)
+        if item.error is None:
+            try:
+                _verify(item.request, item.after, item.outputs)
+            except LibreswanError as error:
+                item.error = error
         if item.error is not None:
-            continue
-        try:
-            _verify(item.request, item.after, item.outputs)
-        except LibreswanError as error:
-            item.error = error
             if item.file_changed and any(step.action == "add" for step in item.steps) and not item.after["loaded"]:
                 _restore_file(client, item, files)
             continue

@@ -152,6 +152,23 @@ class Config(object):
     def warnings(self):
         return [problem for problem in self.problems if problem.severity == "warning"]
 
+    def raise_for_errors_affecting(self, names):
+        """Raise ConfigError for errors that keep any of ``names`` from loading; return the others.
+
+        Libreswan still loads the other conns when one conn has an error of its own (a bad
+        value, an also= conflict), so those come back as problems to warn about.
+        """
+        names = set(names)
+        elsewhere = set()
+        for conn_name, conn in self.conns.items():
+            if conn_name not in names:
+                elsewhere.update(id(problem) for problem in conn.problems)
+        fatal = set(id(problem) for problem in self.fatal_errors)
+        blocking = [problem for problem in self.errors if id(problem) in fatal or id(problem) not in elsewhere]
+        if blocking:
+            raise ConfigError(blocking)
+        return [problem for problem in self.errors if id(problem) in elsewhere]
+
     def raise_for_errors(self):
         """Raise ConfigError listing every error, if there is any."""
         errors = self.errors

@@ -78,7 +78,7 @@ class Step(object):
 def load_conn(client, name):
     """Parse the configuration and return (config, conn) or raise a LibreswanError."""
     config = parse_config(client.config, version=client.version or "4")
-    config.raise_for_errors()
+    config.ignored_problems = config.raise_for_errors_affecting([name])
     conn = config.conns.get(name)
     if conn is None:
         close = config.close_names(name)
@@ -257,6 +257,7 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
 
     conn = None
     differences = []
+    config_warnings = []
     if request.state != "absent":
         if request.definition is not None:
             config = managed.validate(client)
@@ -264,7 +265,9 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
             if managed.changed:
                 managed.check_with_addconn(client)
         else:
-            unused_config, conn = load_conn(client, request.name)
+            config, conn = load_conn(client, request.name)
+        config_warnings = ["Libreswan will not load another connection: %s" % problem
+                           for problem in config.ignored_problems]
         if before["loaded"]:
             differences = _definition_differences(request, conn, status, records)
 
@@ -279,7 +282,7 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
         "before": before,
         "differences": differences,
         "version": client.version,
-        "warnings": list(status.get("warnings", [])),
+        "warnings": list(status.get("warnings", [])) + config_warnings,
     }
     if managed is not None and (file_changed or remove_file or request.definition is not None):
         if remove_file:
@@ -313,8 +316,11 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
     try:
         for step in steps:
             outputs.append(_run_step(client, step, request))
-            if step.action == "add" and records is not None:
-                records.forget(request.name)
+            if step.action == "add":
+                if records is not None:
+                    records.forget(request.name)
+                # addconn exits 0 for some definitions pluto refuses (a bad subnet, for one).
+                _check_added(client, request.name, outputs)
         _finish(client, request, conn, steps, outputs, records, result)
     except AddFailedError as error:
         if file_changed:
@@ -327,6 +333,17 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
     if remove_file:
         files.remove(managed.path)
     return result
+
+
+def _check_added(client, name, outputs):
+    """Raise AddFailedError unless ``name`` is loaded; the caller then rolls back."""
+    if summarise(client.status(), name)["loaded"]:
+        return
+    lines = [line for step_lines in outputs for line in step_lines]
+    raise AddFailedError(
+        "Connection %r is not loaded after adding it: pluto rejected the definition. pluto said: %s"
+        % (name, " | ".join(_reason(lines)) or "nothing (its log has the reason)"),
+        hint="Fix the definition; pluto's messages are in 'pluto_output'", pluto_output=lines)
 
 
 def _needs_listen(client, request, before, conn):

@@ -85,9 +85,14 @@ def check_with_addconn(client, manageds):
             lines = [line.replace(temporary, real) for line in lines]
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-    # addconn --checkconfig exits 0 for some semantic errors, so its messages count too.
-    errors = [line for line in lines if "error" in line.lower() or "cannot" in line.lower() or "invalid" in line.lower()]
-    if rc != 0 or errors:
+    # addconn --checkconfig exits 0 for some semantic errors, so its messages count too, but
+    # only those naming a candidate: other connections' problems are not this definition's.
+    words = ("error", "cannot", "invalid", "bad ")
+    names = ["'%s'" % managed.name for managed in manageds] + ['"%s"' % managed.name for managed in manageds]
+    paths = [managed.path for managed in manageds]
+    errors = [line for line in lines if any(word in line.lower() for word in words)
+              and (rc != 0 or any(token in line for token in names + paths))]
+    if errors or rc != 0:
         names = ", ".join(repr(managed.name) for managed in manageds)
         raise ValidationError(
             "Libreswan rejects the definition of %s: %s" % (names, " | ".join(errors or lines) or "rc=%s" % rc),
@@ -122,13 +127,37 @@ class ManagedDefinition(object):
 
     @property
     def removable(self):
-        """True when the file exists and was written by this collection."""
-        return self.old_text is not None and is_managed(self.old_text)
+        """True when the file exists, was written by this collection and defines this connection."""
+        return self.old_text is not None and is_managed(self.old_text) and self._defines_only_this()
+
+    def _defines_only_this(self):
+        names = [line[5:].strip() for line in self.old_text.splitlines() if line.startswith("conn ")]
+        return names == [self.name]
+
+    def check_replaceable(self, main_config):
+        """Raise unless writing this file can only replace this connection's own managed file."""
+        if os.path.normpath(self.path) == os.path.normpath(main_config):
+            raise ValidationError("definition_path %s is the main configuration file" % self.path,
+                                  hint="Give each connection a file of its own, such as /etc/ipsec.d/%s.conf" % self.name)
+        if not os.path.isabs(self.path):
+            raise ValidationError("definition_path %r is not an absolute path" % self.path,
+                                  hint="Give the full path, such as /etc/ipsec.d/%s.conf" % self.name)
+        if self.old_text is None or not self.changed:
+            return
+        if not is_managed(self.old_text):
+            raise ValidationError(
+                "Refusing to replace %s: this module did not write it (it lacks the managed header)" % self.path,
+                hint="Move its connections elsewhere, or choose another definition_path")
+        if not self._defines_only_this():
+            raise ValidationError(
+                "Refusing to replace %s: it defines other connections than %r" % (self.path, self.name),
+                hint="Give each connection a file of its own")
 
     def validate(self, client):
         """Parse the configuration with the new text in place; return the Config or raise."""
+        self.check_replaceable(client.config)
         config = parse_config(client.config, version=client.version or "4", reader=OverlayReader({self.path: self.text}))
-        config.raise_for_errors()
+        config.ignored_problems = config.raise_for_errors_affecting([self.name])
         self.check_in(config, client.config)
         return config
 

@@ -58,7 +58,11 @@ class DefinitionRecords(object):
         except (IOError, OSError, ValueError):
             return
         if isinstance(data, dict) and data.get("pluto_pid") == self.pid and isinstance(data.get("connections"), dict):
-            self.connections = data["connections"]
+            # A record of the wrong shape (edited by hand, or by another tool) is dropped, not trusted.
+            self.connections = dict(
+                (name, record) for name, record in data["connections"].items()
+                if isinstance(record, dict) and isinstance(record.get("settings"), dict)
+                and isinstance(record.get("serials"), dict))
 
     @property
     def usable(self):

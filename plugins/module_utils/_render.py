@@ -66,6 +66,10 @@ def render_value(key, value):
     if key.lower().startswith(("x-", "x_")):
         # A user comment keyword takes the rest of its line verbatim, quotes included.
         return value
+    if value.isdigit():
+        # A string of digits is written quoted: 4.x refuses a bare digits-only value where it
+        # expects text (mark=, leftid=), and a quoted one reads back as the same string.
+        return '"%s"' % value
     if _NEEDS_QUOTES_RE.search(value) and not (value.startswith("{") and value.endswith("}") and "#" not in value):
         return '"%s"' % value
     return value

@@ -294,6 +294,7 @@ from ansible_collections.ipsec.libreswan.plugins.module_utils._render import ren
 from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import LibreswanError
 from ansible_collections.ipsec.libreswan.plugins.module_utils._files import ModuleFiles
 from ansible_collections.ipsec.libreswan.plugins.module_utils._fingerprint import DefinitionRecords
+from ansible_collections.ipsec.libreswan.plugins.module_utils._lock import PlutoLock
 from ansible_collections.ipsec.libreswan.plugins.module_utils._names import validate_connection_name
 from ansible_collections.ipsec.libreswan.plugins.module_utils._runner import LibreswanClient, ModuleRunner
 
@@ -353,14 +354,15 @@ def run(module):
 
     runner = ModuleRunner(module)
     client = LibreswanClient(runner, ipsec=runner.find("ipsec"), ctlsocket=params["ctlsocket"], config=params["config"])
-    records = DefinitionRecords(params["ctlsocket"])
     request = ConnectionRequest(
         params["name"], state=params["state"], force=params["force"], wait=params["wait"],
         timeout=params["timeout"], unroute=params["unroute"], definition=params["definition"],
         definition_path=params["definition_path"], backup=params["backup"],
     )
-    result = ensure_connection(client, request, check_mode=module.check_mode, records=records,
-                               files=ModuleFiles(module))
+    with PlutoLock(params["ctlsocket"]):
+        records = DefinitionRecords(params["ctlsocket"])
+        result = ensure_connection(client, request, check_mode=module.check_mode, records=records,
+                                   files=ModuleFiles(module))
     for warning in result.pop("warnings", []):
         module.warn(warning)
     result["libreswan_commands"] = client.command_count

@@ -157,6 +157,7 @@ from ansible_collections.ipsec.libreswan.plugins.module_utils._connection import
 from ansible_collections.ipsec.libreswan.plugins.module_utils._errors import LibreswanError, ValidationError
 from ansible_collections.ipsec.libreswan.plugins.module_utils._files import ModuleFiles
 from ansible_collections.ipsec.libreswan.plugins.module_utils._fingerprint import DefinitionRecords
+from ansible_collections.ipsec.libreswan.plugins.module_utils._lock import PlutoLock
 from ansible_collections.ipsec.libreswan.plugins.module_utils._names import validate_connection_name
 from ansible_collections.ipsec.libreswan.plugins.module_utils._runner import LibreswanClient, ModuleRunner
 
@@ -204,10 +205,11 @@ def run(module):
     requests = requests_from(module)
     runner = ModuleRunner(module)
     client = LibreswanClient(runner, ipsec=runner.find("ipsec"), ctlsocket=params["ctlsocket"], config=params["config"])
-    result = ensure_connections(
-        client, requests, check_mode=module.check_mode, records=DefinitionRecords(params["ctlsocket"]),
-        files=ModuleFiles(module), purge_dir=params["managed_dir"] if params["purge"] else None,
-        wait=params["wait"], timeout=params["timeout"])
+    with PlutoLock(params["ctlsocket"]):
+        result = ensure_connections(
+            client, requests, check_mode=module.check_mode, records=DefinitionRecords(params["ctlsocket"]),
+            files=ModuleFiles(module), purge_dir=params["managed_dir"] if params["purge"] else None,
+            wait=params["wait"], timeout=params["timeout"])
     for warning in result.pop("warnings", []):
         module.warn(warning)
     result["libreswan_commands"] = client.command_count

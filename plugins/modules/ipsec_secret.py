@@ -282,6 +282,7 @@ from ansible_collections.ipsec.libreswan.plugins.module_utils._secrets import (
     remove_entries,
     set_entry,
 )
+from ansible_collections.ipsec.libreswan.plugins.module_utils._lock import PlutoLock
 
 FILE_MODE = 0o600
 # pluto stops following include lines below this depth (lib/libswan/secrets.c).
@@ -722,7 +723,12 @@ def run(module):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    result, failure = run(module)
+    try:
+        # Serialises the read, edit and write of secrets files with other tasks on this host.
+        with PlutoLock(module.params["ctlsocket"]):
+            result, failure = run(module)
+    except LibreswanError as error:
+        module.fail_json(**error.to_result())
     if failure is not None:
         module.fail_json(**failure)
     module.exit_json(**result)

@@ -73,3 +73,12 @@ def test_empty_definition_rejected():
 def test_list_item_with_blank_rejected():
     with pytest.raises(ValidationError):
         render_value("leftsubnets", ["203.0.113.0/28 x"])
+
+
+def test_digit_string_written_quoted_and_reads_back():
+    text = render_conn("example", {"left": "198.51.100.1", "right": "198.51.100.2", "mark": "5", "keyingtries": 3})
+    assert '\tmark="5"\n' in text
+    assert "\tkeyingtries=3\n" in text
+    config = parse_config_text(text, filename="/etc/ipsec.d/example.conf", version="4.10", reader=MemoryReader({}))
+    assert config.errors == []
+    assert config.conns["example"].get("mark") == "5"
