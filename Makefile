@@ -5,7 +5,7 @@ PYTEST := $(VENV)/bin/pytest
 export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deps demo test unit integration integration-52 sanity lint clean
+.PHONY: deps demo test unit integration integration-52 sanity lint bench molecule clean
 
 deps:
 	@bash scripts/bootstrap.sh
@@ -35,8 +35,15 @@ test: deps
 sanity: deps
 	@bash scripts/sanity.sh
 
+bench: deps
+	$(VENV)/bin/python benchmarks/run_all.py
+
+molecule: deps
+	$(VENV)/bin/pip install -q -r tests/requirements-molecule.txt
+	$(VENV)/bin/molecule test -s default
+
 lint: deps
-	cd $(CURDIR) && $(VENV)/bin/ansible-lint --offline plugins roles docs 2>/dev/null || $(VENV)/bin/ansible-lint --offline
+	@bash scripts/sanity.sh --lint-only
 
 clean:
 	rm -rf .build tests/output

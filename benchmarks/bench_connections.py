@@ -42,7 +42,7 @@ for path in (str(REPOSITORY), str(BENCH_DIR)):
 from tests.lab import Lab  # noqa: E402
 
 from labrun import LabRunner  # noqa: E402
-from machine import load_average, machine_facts  # noqa: E402
+from machine import load_average, machine_facts, source_revision  # noqa: E402
 
 MODULE_PATH = REPOSITORY / "plugins" / "modules" / "ipsec_connections.py"
 DEFAULT_OUTPUT = BENCH_DIR / "results" / "connections.json"
@@ -324,6 +324,8 @@ class ConnectionBenchmark:
 
     def measure(self, variant: str, count: int) -> dict:
         repeats = 1 if variant in EXPENSIVE_VARIANTS else self.repeat
+        # The code under test is read from the work tree at every run, so each measurement records its commit.
+        source = source_revision()
         runs = []
         for number in range(repeats):
             self.runner.reset()
@@ -343,7 +345,13 @@ class ConnectionBenchmark:
                 flush=True,
             )
             runs.append(outcome)
-        return {"variant": variant, "count": count, "runs": runs, "median": _medians(runs)}
+        return {
+            "variant": variant,
+            "count": count,
+            "source": source,
+            "runs": runs,
+            "median": _medians(runs),
+        }
 
 
 def _module_result_fields(result: dict) -> dict:

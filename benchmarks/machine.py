@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["machine_facts", "load_average"]
+__all__ = ["machine_facts", "load_average", "source_revision"]
 
 
 def _first_match(path: str, pattern: str) -> str | None:

@@ -366,18 +366,35 @@ def target_table(rows: list) -> list:
     return lines
 
 
+def measurement_commits(document: dict) -> str | None:
+    """Return "commit: sizes" for every commit the measurements ran on, or None when they record none."""
+    commits = {}
+    for measurement in document.get("measurements", []):
+        commit = (measurement.get("source") or {}).get("commit")
+        if commit:
+            commits.setdefault(commit[:12], set()).add(measurement["count"])
+    if not commits:
+        return None
+    return "; ".join("%s for N=%s" % (commit, ",".join(map(str, sorted(counts)))) for commit, counts in commits.items())
+
+
 def machine_lines(document: dict) -> list:
     machine = document["machine"]
-    return [
+    source = machine.get("source") or {}
+    lines = [
         "- %s, kernel %s, %s CPUs (%s), %s GiB memory"
         % (machine.get("os"), machine["kernel"], machine["nproc"], machine["cpu_model"], machine["memory_gib"]),
         "- %s, ansible-core %s, controller Python %s, target %s"
         % (machine["libreswan"], machine["ansible_core"], machine["controller_python"], machine["target_python"]),
         "- run %s, load average %s at the start and %s at the end"
         % (machine["date"], machine["load_average_at_start"], machine.get("load_average_at_end")),
-        "- source: commit %s, %d changed files under plugins/"
-        % ((machine.get("source") or {}).get("commit"), len((machine.get("source") or {}).get("plugins_changes", []))),
+        "- source at the start: commit %s, %d changed files under plugins/"
+        % (source.get("commit"), len(source.get("plugins_changes", []))),
     ]
+    commits = measurement_commits(document)
+    if commits:
+        lines.append("- measurements ran on commit %s" % commits)
+    return lines
 
 
 def render(connections: dict | None, status_parse: dict | None, present: dict | None = None) -> str:

@@ -114,7 +114,8 @@ def _prepare(client, items, status, records, purge_dir):
             path = item.request.definition_path
             if path is None and purge_dir and item.request.state == "absent":
                 path = os.path.join(purge_dir, "%s.conf" % item.name)
-            item.managed = ManagedDefinition(item.name, item.request.definition, path)
+            definition = item.request.definition if item.request.state != "absent" else None
+            item.managed = ManagedDefinition(item.name, definition, path)
             item.remove_file = item.request.state == "absent" and item.managed.removable
 
     overlay = dict((item.managed.path, item.managed.text) for item in items if item.file_changed)

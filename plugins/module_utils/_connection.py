@@ -223,7 +223,9 @@ def _verify(request, after, outputs):
             for child in down:
                 info = after["children"][child]
                 failures.append("%r has no established Child SA%s" % (
-                    child, " (its IKE SA is established, so the Child SA was rejected)" if info["ike_established"] else ""))
+                    child, " (its IKE SA is established, so the Child SA was rejected; a peer that cannot install "
+                    "the SA, for example on a kernel without ESP, also answers TS_UNACCEPTABLE, and its pluto log "
+                    "has the reason)" if info["ike_established"] else ""))
         if request.state == "down":
             up = sorted(child for child, info in after["children"].items() if info["own_sas"])
             if up:
@@ -253,7 +255,9 @@ def ensure_connection(client, request, check_mode=False, records=None, files=Non
 
     managed = None
     if request.definition is not None or request.state == "absent":
-        managed = ManagedDefinition(request.name, request.definition, request.definition_path)
+        # With state=absent a definition only names the file to remove; it is never written.
+        definition = request.definition if request.state != "absent" else None
+        managed = ManagedDefinition(request.name, definition, request.definition_path)
 
     conn = None
     differences = []

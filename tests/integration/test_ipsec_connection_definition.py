@@ -162,3 +162,14 @@ def test_diff_mode_shows_file_text(psk_lab, run_playbook):
     assert "conn managed" in file_diff["after"]
     assert not conn_file(lab).exists(), "check mode writes nothing"
     assert applied["commands"][0][-1] == "managed"
+
+
+def test_absent_with_definition_stays_absent(psk_lab, run_playbook):
+    lab = psk_lab
+    run_playbook(PLAYBOOK, extra_vars={"conn": "managed", "definition": DEFINITION, "repeat": False})
+    run = run_playbook(PLAYBOOK, extra_vars={"conn": "managed", "definition": DEFINITION, "target": "absent"})
+    assert run.result("applied", "west")["changed"] is True
+    assert not conn_file(lab).exists()
+    repeated = run.result("repeated", "west")
+    assert repeated["changed"] is False, repeated
+    assert not conn_file(lab).exists(), "a definition given with state=absent is never written"
