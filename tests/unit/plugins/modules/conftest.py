@@ -1,0 +1,13 @@
+"""Module tests run as on a managed host, whatever other tests imported before them."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def managed_host_mode(monkeypatch):
+    """Clear ansible-core's controller flag, which importing controller code (a filter plugin,
+    ansible.errors, the integration fixtures) sets for the whole process; while it is set,
+    AnsibleModule.warn() stops recording warnings."""
+    from ansible import _internal
+
+    monkeypatch.setattr(_internal, "is_controller", False, raising=False)
