@@ -8,6 +8,6 @@ def managed_host_mode(monkeypatch):
     """Clear ansible-core's controller flag, which importing controller code (a filter plugin,
     ansible.errors, the integration fixtures) sets for the whole process; while it is set,
     AnsibleModule.warn() stops recording warnings."""
-    from ansible import _internal
+    from ansible.module_utils import _internal
 
     monkeypatch.setattr(_internal, "is_controller", False, raising=False)
