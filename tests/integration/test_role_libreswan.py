@@ -340,8 +340,8 @@ def s2s_connections() -> dict:
 
 def serials(host) -> dict:
     """Return {connection: conn serial} of the connections pluto on `host` has loaded."""
-    return {match.group(1): int(match.group(2))
-            for match in re.finditer(r'"([^"]+)":.* conn serial: \$(\d+)', host.status())}
+    matches = re.finditer(r'"([^"]+)":.* conn serial: \$(\d+)', host.status())
+    return {match.group(1): int(match.group(2)) for match in matches}
 
 
 def ike_serials(host, conn) -> list:
