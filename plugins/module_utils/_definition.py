@@ -163,7 +163,11 @@ class ManagedDefinition(object):
 
     def check_in(self, config, main_config):
         """Raise unless ``config`` reads this file and takes the connection's definition from it."""
-        if os.path.normpath(self.path) not in [os.path.normpath(path) for path in config.files]:
+        files = getattr(config, "normalised_files", None)
+        if files is None:
+            # One set per parsed configuration: ipsec_connections checks hundreds of files against it.
+            files = config.normalised_files = set(os.path.normpath(path) for path in config.files)
+        if os.path.normpath(self.path) not in files:
             raise ValidationError(
                 "%s is not read by %s: no include line matches it" % (self.path, main_config),
                 hint="Add 'include %s/*.conf' to %s, or set definition_path to a file it includes"
