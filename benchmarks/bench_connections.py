@@ -283,13 +283,14 @@ class ConnectionBenchmark:
 
     # Profiles
 
-    def profile_module(self, count: int) -> dict:
-        """Profile a first converge and a no-op rerun of the module file at `count` connections."""
+    def profile_module(self, count: int, state: str = "routed") -> dict:
+        """Profile a first converge and a no-op rerun of the module file at `count` connections in `state`."""
         self.runner.reset()
-        args = {"connections": connection_list(count)}
+        args = {"connections": connection_list(count, state)}
         profiles = {}
         for phase in ("first", "rerun"):
-            measurement = self.runner.run_module("profile-%d-%s" % (count, phase), MODULE_PATH, args, profile=True)
+            label = "profile-%s-%d-%s" % (state, count, phase)
+            measurement = self.runner.run_module(label, MODULE_PATH, args, profile=True)
             profiles[phase] = {
                 "seconds_with_profiler": measurement["seconds"],
                 "libreswan_commands": measurement["result"].get("libreswan_commands"),
@@ -511,6 +512,11 @@ def main(argv=None) -> int:
                 _save(args.output, document)
         for count in args.present_sizes:
             document["measurements"].append(benchmark.measure(PRESENT_VARIANT, count))
+            _save(args.output, document)
+        if args.present_sizes:
+            count = max(args.present_sizes)
+            print("  profiling the module with state present at N=%d" % count, flush=True)
+            document["present_profiles"] = {"count": count, **benchmark.profile_module(count, state="present")}
             _save(args.output, document)
         if args.profile_size:
             print("  profiling the module at N=%d" % args.profile_size, flush=True)

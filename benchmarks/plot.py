@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
-"""Plot the benchmark results: docs/benchmarks.png (converge time against N) and
-docs/benchmarks-status-parse.png (parse time against connections).
+"""Plot the benchmark results as docs/benchmarks.png and docs/benchmarks-status-parse.png.
+
+docs/benchmarks.png shows converge time against N from results/connections.json and, when it
+exists, results/connections_present.json. docs/benchmarks-status-parse.png shows parse time
+against connections from results/status_parse.json.
 
 Needs matplotlib (benchmarks/requirements.txt). Run from the repository: .venv/bin/python benchmarks/plot.py
 """
@@ -89,6 +92,7 @@ def plot_status_parse(document: dict, path: Path) -> None:
         "-",
         label="linear fit of CPU times, R² = %.4f" % fit["r_squared"],
     )
+
     if document.get("summarise"):
         axis.plot(
             [row["count"] for row in document["summarise"]],
@@ -96,12 +100,14 @@ def plot_status_parse(document: dict, path: Path) -> None:
             "s--",
             label="summarise() for every connection, CPU time",
         )
+
     axis.axhline(document["target"]["limit_seconds"], color="grey", linestyle=":", label="target at 10,000")
     axis.set_xlabel("connections in the status (one IKE SA each)")
     axis.set_ylabel("seconds")
     axis.set_title("Parsing Libreswan 4.10 whack --status output", fontsize=10)
     axis.grid(True, alpha=0.3)
     axis.legend(fontsize=8)
+
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -2,7 +2,7 @@
 """Render the benchmark results (results/*.json) as Markdown tables and check them against the targets.
 
 Run from the repository: .venv/bin/python benchmarks/report.py [--output benchmarks/results/report.md]
-The tables are what docs/benchmarks.md shows; the document's prose is written by hand.
+docs/benchmarks.md shows these tables, with prose written by hand around them.
 """
 
 from __future__ import annotations
@@ -200,16 +200,17 @@ def command_cost_table(document: dict) -> list:
     return lines
 
 
-def profile_tables(document: dict, entries: int = 12) -> list:
-    profiles = document.get("profiles")
+def profile_tables(document: dict, key: str = "profiles", state: str = "routed", entries: int = 12) -> list:
+    """Return the tables of the cProfile runs stored under `key`: collection functions and all functions."""
+    profiles = document.get(key)
     if not profiles:
         return []
     lines = []
     for phase, title in (("first", "first converge"), ("rerun", "no-op rerun")):
         profile = profiles[phase]
         lines += [
-            "### cProfile of the module alone, %s at N=%d (%.2f s under the profiler)"
-            % (title, profiles["count"], profile["seconds_with_profiler"]),
+            "### cProfile of the module alone, state %s, %s at N=%d (%.2f s under the profiler)"
+            % (state, title, profiles["count"], profile["seconds_with_profiler"]),
             "",
         ]
         lines += ["Collection and AnsibleModule functions by cumulative time:", ""]
@@ -236,6 +237,7 @@ def status_parse_tables(document: dict) -> list:
     )
     lines.append("")
     summaries = {row["count"]: row for row in document.get("summarise", [])}
+
     lines += [
         "| connections | lines | MB | parse best (s) | parse median (s) | parse best CPU (s) | summarise all (s) |",
         "|---|---|---|---|---|---|---|",
@@ -254,6 +256,7 @@ def status_parse_tables(document: dict) -> list:
                 "%.3f" % summary.get("cpu_seconds", summary["seconds"]) if summary else "",
             )
         )
+
     fit = document["parse_fit"]
     lines += [
         "",
@@ -272,6 +275,7 @@ def status_parse_tables(document: dict) -> list:
             "Linear fit of summarise all (CPU): %.2f µs per connection %+.4f s, R² = %.4f."
             % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])
         )
+
     profile = document.get("parse_profile")
     if profile:
         lines += [
@@ -412,6 +416,8 @@ def render(connections: dict | None, status_parse: dict | None, present: dict | 
             lines += ["The state present rows come from a second run:", ""] + machine_lines(present) + [""]
         lines += command_cost_table(connections)
         lines += profile_tables(connections)
+        if present:
+            lines += profile_tables(present, key="present_profiles", state="present")
     if status_parse:
         lines += ["### Machine (status parse benchmark)", ""] + machine_lines(status_parse) + [""]
         lines += status_parse_tables(status_parse)
