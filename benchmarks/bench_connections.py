@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: bring N host-to-host connections to `routed` on real pluto, in five ways.
 
 Variants, each measured as a first converge (from a freshly restarted pluto with an empty
@@ -443,7 +442,7 @@ def _short_path(filename: str) -> str:
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument(
         "--sizes",
         default=",".join(map(str, DEFAULT_SIZES)),

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: parse_status() on synthetic Libreswan 4.10 `whack --status` texts of 1,000 to 10,000 connections.
 
 The texts are built from a status that pluto 4.10 printed in the lab, the test fixture
@@ -266,7 +265,7 @@ def fits_and_target(document: dict) -> dict:
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument(
         "--sizes",
         default=",".join(map(str, DEFAULT_SIZES)),

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Plot the benchmark results as docs/benchmarks.png and docs/benchmarks-status-parse.png.
 
 docs/benchmarks.png shows converge time against N from results/connections.json and, when it

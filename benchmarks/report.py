@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Render the benchmark results (results/*.json) as Markdown tables and check them against the targets.
 
 Run from the repository: .venv/bin/python benchmarks/report.py [--output benchmarks/results/report.md]
@@ -425,7 +424,7 @@ def render(connections: dict | None, status_parse: dict | None, present: dict | 
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help="Markdown file to write (default: %(default)s)"
     )

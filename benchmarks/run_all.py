@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run every benchmark, then plot and tabulate the results: the `make bench` entry point.
 
 Steps: install benchmarks/requirements.txt (matplotlib) into the project's .venv when it is
@@ -55,7 +54,7 @@ def run_step(script: str, arguments: list) -> None:
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument(
         "--quick",
         action="store_true",
