@@ -817,7 +817,7 @@ def redact(parsed, fingerprint):
 
     Spans that may hold secret material but do not decode (broken entries,
     ignored RSA blocks, indented lines at the start of the file) become
-    ``<hidden>``.
+    ``<hidden>``, and the text of comment lines becomes ``<comment hidden>``.
     """
     edits = []
     for record in parsed.records:
@@ -828,7 +828,15 @@ def redact(parsed, fingerprint):
             else:
                 replacement = "<hidden>"
             edits.append((start, end, replacement.encode("utf-8")))
-    return _apply(parsed.data, _merge(edits)).decode("utf-8", "replace")
+    text = _apply(parsed.data, _merge(edits)).decode("utf-8", "replace")
+    # A comment can hold an old key ("# previous: @a @b : PSK ..."), so comment text is not shown.
+    lines = []
+    for line in text.split("\n"):
+        stripped = line.lstrip()
+        if stripped.startswith("#") and stripped != "#":
+            line = line[:len(line) - len(stripped)] + "# <comment hidden>"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _merge(edits):

@@ -197,7 +197,7 @@ def test_verbose_diff_run_never_shows_the_secret(clean_lab, run_playbook, lab):
     for form in forms:
         assert form not in output
     diff = results(run)["west"]["diff"]
-    assert diff["before"].startswith("# before\n@west @east : PSK <secret hmac:")
+    assert diff["before"].startswith("# <comment hidden>\n@west @east : PSK <secret hmac:")
     assert "<secret hmac:" in diff["after"]
 
     plain_key = new_key("plain-" + marker)

@@ -481,7 +481,8 @@ def test_redact_replaces_every_secret():
     assert "0x70617373" not in shown
     assert "bro" not in shown
     assert "0x99" not in shown
-    assert "# header comment" in shown
+    assert "# <comment hidden>" in shown
+    assert "header comment" not in shown
     assert "<fp:7>" in shown
     assert "<hidden>" in shown
 
@@ -491,3 +492,12 @@ def test_secret_texts_cover_every_form():
     texts = parsed.secret_texts()
     for expected in ("0x6b6579", "key", "tok", "tail"):
         assert expected in texts
+
+
+def test_redacted_text_hides_commented_out_keys():
+    data = b'# previous: @m @n : PSK "OldCommentedKey-0123"\n@m @n : PSK "CurrentKey-0123"\n'
+    text = redact(parse_secrets(data, "/etc/ipsec.d/x.secrets"), lambda secret: "<fingerprint>")
+    assert "OldCommentedKey" not in text
+    assert "CurrentKey" not in text
+    assert text.splitlines()[0] == "# <comment hidden>"
+    assert "<fingerprint>" in text

@@ -239,7 +239,7 @@ def test_diff_shows_fingerprints_not_secrets(host, capsys):
     host.path.write_text('# note\n@west @east : PSK "old-key-0123456789"\n@x : PSK "other-key-0123456789"\n')
     result, output = run_module(host, capsys, secret=AWKWARD, _ansible_diff=True)
     diff = result["diff"]
-    assert diff["before"].startswith("# note\n@west @east : PSK <secret hmac:")
+    assert diff["before"].startswith("# <comment hidden>\n@west @east : PSK <secret hmac:")
     assert "old-key" not in output
     assert "other-key" not in output
     assert "9f3e1c" not in output
