@@ -186,6 +186,23 @@ def measure_parse(parts: dict, sizes: list, repeat: int) -> list:
     return rows
 
 
+def visit_lines(text: str) -> int:
+    """Split `text` into lines and strip each line's 3-digit code and blanks, as parse_status() does first."""
+    visited = 0
+    for raw in text.splitlines():
+        line = raw[4:] if raw[:3].isdigit() and raw[3:4] == " " else raw
+        if line.strip():
+            visited += 1
+    return visited
+
+
+def measure_line_floor(parts: dict, count: int, repeat: int) -> dict:
+    """Time visit_lines() on the `count` text: a floor under any parser that looks at every line."""
+    text = synthetic_status(parts, count)
+    unused_wall, cpu_timings = time_call(visit_lines, text, repeat)
+    return {"count": count, "best_cpu_seconds": min(cpu_timings)}
+
+
 def profile_parse(parts: dict, count: int) -> dict:
     """Profile one parse of `count` connections; return its time and the top functions by own time."""
     text = synthetic_status(parts, count)
@@ -303,6 +320,7 @@ def main(argv=None) -> int:
         % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])
     )
     document["parse_profile"] = profile_parse(parts, document["target"]["count"])
+    document["line_floor"] = measure_line_floor(parts, document["target"]["count"], args.repeat)
     document["machine"]["load_average_at_end"] = load_average()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(document, indent=1) + "\n")

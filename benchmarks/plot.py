@@ -56,7 +56,7 @@ def plot_connections(document: dict, path: Path) -> None:
         axis.set_xlabel("connections (N)")
         axis.set_title(title)
         axis.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("seconds (task time; log scale)")
+    axes[0].set_ylabel("seconds, log scale (playbooks: task time)")
     axes[1].legend(fontsize=8, loc="upper left")
     figure.suptitle(
         "N IPv6 host-to-host connections to state routed, pluto 4.10 in network namespaces (%s CPUs)"

@@ -275,6 +275,14 @@ def status_parse_tables(document: dict) -> list:
             % (fit["slope_seconds_per_connection"] * 1e6, fit["intercept_seconds"], fit["r_squared"])
         )
 
+    floor = document.get("line_floor")
+    if floor:
+        lines.append(
+            "Only splitting the %d-connection text into lines and stripping each line's code takes %.3f s CPU "
+            "(best of %d), a floor for any parser that visits every line."
+            % (floor["count"], floor["best_cpu_seconds"], document["repeat"])
+        )
+
     profile = document.get("parse_profile")
     if profile:
         lines += [
