@@ -475,6 +475,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file for the results (default: %(default)s)"
     )
+
     args = parser.parse_args(argv)
     args.sizes = [int(size) for size in args.sizes.split(",") if size]
     args.variants = [variant for variant in args.variants.split(",") if variant]
@@ -482,6 +483,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     unknown = [variant for variant in args.variants if variant not in VARIANTS]
     if unknown:
         parser.error("unknown variant %s; choose from %s" % (", ".join(unknown), ", ".join(VARIANTS)))
+
     if args.profile_size is None:
         args.profile_size = max(args.sizes) if args.sizes else 0
     return args

@@ -6,8 +6,9 @@ Writes one JSON document to the file named by BENCH_PLAYBOOK_RESULT, with `tasks
 Each entry of `tasks` has the task's `name`, `action`, `seconds` and `hosts` (host name to a
 reduced result). `seconds` runs from the task's start to its final result, on the controller's
 monotonic clock. `stats` is the recap by host.
-A reduced result keeps only `changed`, `failed`, `msg`, `rc`, `libreswan_commands`, `summary`, and
-for a loop `results`, the same fields per item; whole results of 500-item loops would be megabytes.
+A reduced result keeps only the fields in KEPT_FIELDS, with a loop item reduced to its name, and
+for a loop `results`, the same fields per item. Whole results of 500-item loops would take
+megabytes.
 """
 
 from __future__ import annotations
