@@ -2,7 +2,7 @@
 
 Run as root from the repository's top directory with the project's virtual environment
 (`make demo` does that). With `--ike-only`, the kernel is known to lack ESP: the demo then stops
-at the established IKE SA and says so.
+at the established IKE SA and prints why.
 """
 
 from __future__ import annotations

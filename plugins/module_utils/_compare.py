@@ -244,7 +244,7 @@ def compare_definition(name, conn, live_connections):
         sides = _orient(conn, live)
         if sides is None:
             # Neither end can be matched exactly (%defaultroute, %any, DNS names, or a status line
-            # pluto cut short), so nothing per end is compared; the definition record still is.
+            # pluto cut short), so nothing per end is compared. The definition record still is.
             continue
         _compare_ends(differences, conn, child, live, sides)
         _compare_auth(differences, conn, child, live, sides)

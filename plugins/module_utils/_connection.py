@@ -353,8 +353,8 @@ def _check_added(client, name, outputs):
 def _needs_listen(client, request, before, conn):
     """Decide what an unoriented connection needs before it can be routed or initiated.
 
-    Return True when one end is an address of this host (pluto missed it, ``whack --listen``
-    fixes that); raise when neither end is, because no command can help then.
+    Return True when one end is an address of this host that pluto missed, because
+    ``whack --listen`` fixes that. Raise when neither end is, because no command can help then.
     """
     if request.state not in ("up", "routed") or conn is None:
         return False

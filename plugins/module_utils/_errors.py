@@ -21,7 +21,7 @@ __all__ = [
 
 
 class LibreswanError(Exception):
-    """Base class: message says what failed, hint says what the user can do next."""
+    """Base class: ``message`` describes what failed and ``hint`` what the user can do next."""
 
     def __init__(self, message, hint=None, **details):
         super(LibreswanError, self).__init__(message)

@@ -310,7 +310,8 @@ def test_unoriented_connection_fails_naming_addresses(clean_lab, run_playbook):
     applied = run.result("applied", "west")
     assert applied["_lab_status"] == "ignored"
     assert "unoriented" in applied["msg"]
-    assert "left=198.51.100.77" in applied["msg"] and "right=198.51.100.78" in applied["msg"]
+    assert "left=198.51.100.77" in applied["msg"]
+    assert "right=198.51.100.78" in applied["msg"]
     assert "198.51.100.1" in applied["msg"].split("its addresses:")[1]
     assert not loaded(clean_lab["west"], "far"), "nothing runs when no command can help"
 
@@ -342,7 +343,8 @@ def test_down_with_unroute_from_established(clean_lab, run_playbook):
     deadline = time.monotonic() + 10
     while not live(west, "h2h")["ike_established"] and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert live(west, "h2h")["routed"] and live(west, "h2h")["ike_established"], west.status()
+    assert live(west, "h2h")["routed"], west.status()
+    assert live(west, "h2h")["ike_established"], west.status()
     playbook = PLAYBOOK.replace('state: "{{ target }}"', 'state: "{{ target }}", unroute: true')
     run = run_playbook(playbook, extra_vars={"conn": "h2h", "target": "down"})
     applied = run.result("applied", "west")

@@ -75,7 +75,8 @@ def test_definition_lifecycle_on_real_tunnel(esp_lab, run_playbook):
     variables = {"conn": "defined", "definition": DEFINITION, "psk": PSK}
 
     first = run_playbook(PLAY, extra_vars=variables).result("initiator", "west")
-    assert first["changed"] is True and first["_lab_status"] == "ok", first
+    assert first["_lab_status"] == "ok", first
+    assert first["changed"] is True
     status, summary = live(west, "defined")
     assert summary["up"] is True
     ike, children = summary["children"]["defined"]["newest_ike_sa"], child_serials(west, "defined")
@@ -89,11 +90,13 @@ def test_definition_lifecycle_on_real_tunnel(esp_lab, run_playbook):
 
     changed = dict(DEFINITION, esp="aes128-sha2_256")
     third = run_playbook(PLAY, extra_vars=dict(variables, definition=changed)).result("initiator", "west")
-    assert third["changed"] is True and third["_lab_status"] == "ok", third
+    assert third["_lab_status"] == "ok", third
+    assert third["changed"] is True
     assert [step["action"] for step in third["plan"]] == ["delete", "add", "initiate"]
     status, summary = live(west, "defined")
     assert summary["up"] is True
-    assert "AES_CBC_128" in west.status() and "HMAC_SHA2_256" in west.status()
+    assert "AES_CBC_128" in west.status()
+    assert "HMAC_SHA2_256" in west.status()
     replaced_children = child_serials(west, "defined")
     file_text = west.path("ipsec.d/defined.conf").read_text()
 

@@ -1,6 +1,6 @@
 """Orchestration of ipsec_connection: the exact argv sequence per start state and requested state.
 
-pluto's answers are real `whack --status` captures from the lab (fixtures/status/4.10-*.txt,
+pluto's output is real `whack --status` captures from the lab (fixtures/status/4.10-*.txt,
 made by scripts/capture_fixtures.py); only the runner seam is replaced.
 """
 
@@ -43,7 +43,7 @@ def capture(scenario):
 
 
 class ReplayRunner:
-    """Answer `whack --status` from a list of captures, and every other argv with rc 0."""
+    """Return `whack --status` output from a list of captures, and rc 0 for every other argv."""
 
     # `ip -o addr show` as west in the lab prints it.
     addresses = (

@@ -5,9 +5,11 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def managed_host_mode(monkeypatch):
-    """Clear ansible-core's controller flag, which importing controller code (a filter plugin,
-    ansible.errors, the integration fixtures) sets for the whole process; while it is set,
-    AnsibleModule.warn() stops recording warnings."""
+    """Clear ansible-core's module-side controller flag for each test.
+
+    Importing controller code (a filter plugin, ansible.errors) sets it for the whole process,
+    and while it is set AnsibleModule.warn() stops recording warnings.
+    """
     from ansible.module_utils import _internal
 
     monkeypatch.setattr(_internal, "is_controller", False, raising=False)
